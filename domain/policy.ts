@@ -79,6 +79,8 @@ export interface Policy {
   warningShare: number;
   /** How long after resolution a requester may reopen; after it the ticket closes by itself. */
   reopenWindowMs: number;
+  /** Who hears about a target at `warningShare` when the ticket has no assignee (default: #support-desk). */
+  warningRecipients?: string[];
   calendars: Record<string, BusinessCalendar>;
   escalationChains: Record<string, EscalationChain>;
   /** Policy per channel; channels not listed use `default`. */
@@ -93,6 +95,7 @@ export interface TicketPolicy {
   policyName: string;
   warningShare: number;
   reopenWindowMs: number;
+  warningRecipients?: string[];
   acknowledge: SlaTarget;
   resolve: Record<Tier, SlaTarget>;
   calendars: Record<string, BusinessCalendar>;
@@ -108,6 +111,7 @@ export function resolveTicketPolicy(policy: Policy, channel: Channel): TicketPol
     policyName: policy.name,
     warningShare: policy.warningShare,
     reopenWindowMs: policy.reopenWindowMs,
+    warningRecipients: policy.warningRecipients,
     acknowledge: own.acknowledge ?? base.acknowledge,
     resolve,
     calendars: policy.calendars,

@@ -1,0 +1,35 @@
+// Configuration of the worker and the API, from the environment only (secrets included), checked at start.
+import type { Policy } from '../domain/policy';
+import { loadPolicy } from './policy-schema';
+
+export const TASK_QUEUE_DEFAULT = 'support-desk';
+
+export interface DeskConfig {
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  databaseUrl: string;
+  port: number;
+  policy: Policy;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeskConfig {
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new ConfigError('DATABASE_URL is not set: point it at PostgreSQL (npm start sets it for you)');
+  }
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new ConfigError(`PORT="${env.PORT}" is not a TCP port number`);
+  }
+  return {
+    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: env.TEMPORAL_TASK_QUEUE ?? TASK_QUEUE_DEFAULT,
+    databaseUrl,
+    port,
+    policy: loadPolicy(env.SUPPORT_DESK_POLICY ?? 'default'),
+  };
+}

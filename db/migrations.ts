@@ -1,0 +1,81 @@
+// Schema of the application store: the ticket projection lists and reports read, and the log of
+// every notification sent. Migrations run at start (worker and API), once, under an advisory lock.
+import type { Pool } from 'pg';
+
+const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
+  {
+    id: 1,
+    name: 'tickets and notifications',
+    sql: `
+      CREATE TABLE tickets (
+        id               text PRIMARY KEY,
+        workflow_id      text NOT NULL UNIQUE,
+        external_id      text,
+        channel          text NOT NULL,
+        tier             smallint NOT NULL,
+        priority         text NOT NULL,
+        status           text NOT NULL,
+        assignee         text,
+        private          boolean NOT NULL,
+        subject          text NOT NULL,
+        created_at       timestamptz NOT NULL,
+        acknowledged_at  timestamptz,
+        resolved_at      timestamptz,
+        closed_at        timestamptz,
+        acknowledge_due_at timestamptz,
+        resolution_due_at  timestamptz,
+        breached         boolean NOT NULL DEFAULT false,
+        escalations      integer NOT NULL DEFAULT 0,
+        satisfaction     jsonb,
+        version          integer NOT NULL,
+        updated_at       timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX tickets_status_idx ON tickets (status, created_at);
+      CREATE INDEX tickets_assignee_idx ON tickets (assignee, created_at);
+
+      CREATE TABLE notifications (
+        idempotency_key  text PRIMARY KEY,
+        ticket_id        text NOT NULL,
+        kind             text NOT NULL,
+        audience         text NOT NULL,
+        recipients       text[] NOT NULL,
+        body             text NOT NULL,
+        private          boolean NOT NULL,
+        driver           text NOT NULL,
+        sent_at          timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE INDEX notifications_ticket_idx ON notifications (ticket_id, sent_at);
+    `,
+  },
+];
+
+/** Arbitrary but fixed: serialises migrations between the worker and the API starting together. */
+const MIGRATION_LOCK = 7_301_001;
+
+export async function migrate(pool: Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (
+         id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await client.query<{ id: number }>('SELECT id FROM schema_migrations');
+    const applied = new Set(rows.map((r) => r.id));
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.id)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+}
