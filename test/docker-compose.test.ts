@@ -1,0 +1,214 @@
+/**
+ * Static checks of the production-shaped stack in docker-compose.yml (no Docker engine needed).
+ *
+ * - `docker-compose config -q` must accept the file. This needs Debian's docker-compose 1.29
+ *   (`apt-get install -y docker-compose`); CI installs it, and the test fails — it does not skip —
+ *   when the binary is missing.
+ * - The custom search attributes registered by the compose file are exactly SEARCH_ATTRIBUTES.
+ * - The app services are wired to Temporal and PostgreSQL, the UI and API publish their ports, and
+ *   nothing uses the deprecated temporalio/auto-setup image.
+ *
+ * No YAML library is available, so the file is read as text: services are the two-space-indented
+ * keys under `services:`, and each service's block runs until the next line indented two spaces or less.
+ */
+import { spawnSync } from 'child_process';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+
+const ROOT = join(__dirname, '..');
+const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
+const composeText = readFileSync(COMPOSE_FILE, 'utf8');
+
+/** The compose file without comment lines, so commented-out settings never count. */
+const uncommented = composeText
+  .split('\n')
+  .filter((line) => !/^\s*#/.test(line))
+  .join('\n');
+
+/** Service name -> the raw text of its block (the lines indented deeper than two spaces). */
+function serviceBlocks(text: string): Map<string, string> {
+  const lines = text.split('\n');
+  const start = lines.findIndex((line) => /^services:\s*$/.test(line));
+  if (start < 0) throw new Error('docker-compose.yml has no top-level `services:` key');
+  const blocks = new Map<string, string>();
+  let current: string | undefined;
+  let body: string[] = [];
+  const flush = () => {
+    if (current !== undefined) blocks.set(current, body.join('\n'));
+  };
+  for (const line of lines.slice(start + 1)) {
+    if (line.trim() === '') {
+      body.push(line);
+      continue;
+    }
+    if (/^\S/.test(line)) break; // next top-level key (volumes:, networks:, ...)
+    const header = /^ {2}([A-Za-z0-9._-]+):\s*$/.exec(line);
+    if (header) {
+      flush();
+      current = header[1];
+      body = [];
+    } else {
+      body.push(line);
+    }
+  }
+  flush();
+  return blocks;
+}
+
+const services = serviceBlocks(uncommented);
+
+function service(name: string): string {
+  const block = services.get(name);
+  if (block === undefined) {
+    throw new Error(`docker-compose.yml has no service "${name}" (services: ${[...services.keys()].join(', ')})`);
+  }
+  return block;
+}
+
+/** The value of an environment variable in a service block, in map (`KEY: v`) or list (`- KEY=v`) form. */
+function envValue(block: string, key: string): string | undefined {
+  const match = new RegExp(`^\\s*(?:-\\s*)?["']?${key}["']?\\s*[:=]\\s*["']?([^"'\\n]*?)["']?\\s*$`, 'm').exec(block);
+  return match?.[1];
+}
+
+/** Published ports of a service block, as written (`"8233:8080"`, `127.0.0.1:7233:7233`, ...). */
+function ports(block: string): string[] {
+  const lines = block.split('\n');
+  const start = lines.findIndex((line) => /^\s*ports:\s*$/.test(line));
+  if (start < 0) return [];
+  const indent = /^(\s*)/.exec(lines[start])![1].length;
+  const out: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    if (line.trim() === '') continue;
+    if (/^(\s*)/.exec(line)![1].length <= indent && !/^\s*-/.test(line)) break;
+    const item = /^\s*-\s*["']?([^"'\s#]+)["']?/.exec(line);
+    if (!item) break;
+    out.push(item[1]);
+  }
+  return out;
+}
+
+/** host port of each `[ip:]host:container[/proto]` mapping. */
+const hostPorts = (block: string) => ports(block).map((p) => p.replace(/\/\w+$/, '').split(':').slice(-2)[0]);
+
+const sortedPairs = (pairs: Iterable<{ name: string; type: string }>) =>
+  [...pairs].map(({ name, type }) => `${name}:${type}`).sort();
+
+describe('docker-compose.yml', () => {
+  describe('docker-compose CLI', () => {
+    const probe = spawnSync('docker-compose', ['version'], { encoding: 'utf8' });
+    const missing = (probe.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    const installHint =
+      'docker-compose is not on PATH. Install Debian\'s docker-compose 1.29 to run this check ' +
+      '(`apt-get update && apt-get install -y docker-compose`); CI installs it.';
+
+    it('`docker-compose -f docker-compose.yml config -q` accepts the file', () => {
+      if (missing) throw new Error(installHint);
+      const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      if (result.error) throw result.error;
+      if (result.status !== 0) {
+        throw new Error(`docker-compose config -q exited ${result.status}:\n${result.stderr}${result.stdout}`);
+      }
+      expect(result.status).toBe(0);
+    });
+
+    it('resolves the credential defaults to the documented DATABASE_URL', () => {
+      if (missing) throw new Error(installHint);
+      // Resolve with the defaults, whatever the caller's shell exports.
+      const env = { ...process.env };
+      for (const key of ['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB', 'SUPPORT_DESK_POLICY']) delete env[key];
+      const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env,
+      });
+      if (result.error) throw result.error;
+      expect(result.status).toBe(0);
+      const resolved = serviceBlocks(result.stdout);
+      for (const name of ['worker', 'api']) {
+        const block = resolved.get(name) ?? '';
+        expect(envValue(block, 'DATABASE_URL')).toBe('postgresql://support:support@postgresql:5432/support_desk');
+        expect(envValue(block, 'SUPPORT_DESK_POLICY')).toBe('default');
+      }
+    });
+  });
+
+  describe('search attributes', () => {
+    const registered = [
+      ...uncommented.matchAll(
+        /temporal\s+operator\s+search-attribute\s+create\s+--namespace\s+(\S+)\s+--name\s+(\S+)\s+--type\s+(\S+)/g,
+      ),
+    ].map((m) => ({ namespace: m[1], name: m[2], type: m[3] }));
+
+    it('registers exactly SEARCH_ATTRIBUTES (keep in sync with domain/search-attributes.ts)', () => {
+      expect(sortedPairs(registered)).toEqual(sortedPairs(SEARCH_ATTRIBUTES));
+    });
+
+    it('registers them in the default namespace, from the one-shot setup service', () => {
+      expect(registered.length).toBeGreaterThan(0);
+      expect(new Set(registered.map((r) => r.namespace))).toEqual(new Set(['default']));
+      const setup = service('temporal-namespace-setup');
+      expect(setup).toMatch(/search-attribute\s+create/);
+      expect(setup).toMatch(/namespace\s+create\s+--namespace\s+default/);
+      expect(setup).toMatch(/condition:\s*service_healthy/);
+    });
+  });
+
+  describe('wiring', () => {
+    it.each(['worker', 'api'])('%s gets TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL, SUPPORT_DESK_POLICY', (name) => {
+      const block = service(name);
+      expect(envValue(block, 'TEMPORAL_ADDRESS')).toBe('temporal:7233');
+      expect(envValue(block, 'TEMPORAL_NAMESPACE')).toBe('default');
+      expect(envValue(block, 'DATABASE_URL')).toMatch(/^postgresql:\/\/.+@postgresql:5432\/.+$/);
+      expect(envValue(block, 'SUPPORT_DESK_POLICY')).toBeDefined();
+      expect(block).toMatch(/^\s*build:/m);
+    });
+
+    it('worker and api run the matching npm script from the one image', () => {
+      expect(service('worker')).toMatch(/command:\s*\[\s*"npm",\s*"run",\s*"worker"\s*\]/);
+      expect(service('api')).toMatch(/command:\s*\[\s*"npm",\s*"run",\s*"api"\s*\]/);
+    });
+
+    it('the api publishes 3000 and listens on PORT=3000', () => {
+      expect(hostPorts(service('api'))).toContain('3000');
+      expect(envValue(service('api'), 'PORT')).toBe('3000');
+    });
+
+    it('the UI publishes 8233 and points at temporal:7233', () => {
+      const ui = service('temporal-ui');
+      expect(ports(ui)).toContain('8233:8080');
+      expect(envValue(ui, 'TEMPORAL_ADDRESS')).toBe('temporal:7233');
+    });
+
+    it('no service uses temporalio/auto-setup; Temporal images are pinned', () => {
+      const images = [...uncommented.matchAll(/^\s*image:\s*["']?([^"'\s]+)["']?\s*$/gm)].map((m) => m[1]);
+      expect(images.filter((image) => image.includes('temporalio/auto-setup'))).toEqual([]);
+      expect(images.some((image) => image.startsWith('temporalio/server:'))).toBe(true);
+      expect(images.some((image) => image.startsWith('temporalio/admin-tools:'))).toBe(true);
+      for (const image of images.filter((i) => i.startsWith('temporalio/'))) {
+        expect(image).toMatch(/:\d+\.\d+\.\d+/); // an exact release, never :latest
+      }
+    });
+
+    it('schema setup runs before the server, namespace setup before the app', () => {
+      expect(service('temporal-admin-tools')).toMatch(/temporal-sql-tool/);
+      expect(service('temporal')).toMatch(/temporal-admin-tools:\s*\n\s*condition:\s*service_completed_successfully/);
+      for (const name of ['worker', 'api']) {
+        expect(service(name)).toMatch(/temporal-namespace-setup:\s*\n\s*condition:\s*service_completed_successfully/);
+      }
+      expect(service('postgresql')).toMatch(/healthcheck:/);
+    });
+
+    it('commits no literal credentials: passwords come from the environment with a default', () => {
+      const passwords = [...uncommented.matchAll(/^\s*(?:-\s*)?(\w*(?:PASSWORD|PWD))\s*[:=]\s*(.*)$/gm)];
+      expect(passwords.length).toBeGreaterThan(0);
+      for (const [, key, value] of passwords) {
+        expect(`${key}=${value.trim()}`).toMatch(/=\$\{POSTGRES_PASSWORD:-[^}]*\}$/);
+      }
+    });
+  });
+});
