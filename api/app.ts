@@ -1,0 +1,42 @@
+// The HTTP API: intake, agents' actions and lists. Built from its dependencies so tests can run it.
+import express from 'express';
+import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Policy } from '../domain/policy';
+import { errorHandler } from './errors';
+import { ticketRoutes } from './ticket';
+
+export interface ApiDeps {
+  client: Client;
+  pool: Pool;
+  policy: Policy;
+  taskQueue: string;
+  /** Base of the Temporal Web UI, for links to a ticket's workflow. */
+  temporalUiUrl: string;
+}
+
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/', (_req, res) => {
+    res.json({
+      service: 'support-desk',
+      policy: deps.policy.name,
+      links: { tickets: '/tickets', health: '/healthz', temporalUi: deps.temporalUiUrl },
+    });
+  });
+  app.get('/healthz', async (_req, res) => {
+    await deps.pool.query('SELECT 1');
+    res.json({ ok: true });
+  });
+
+  app.use('/tickets', ticketRoutes(deps));
+
+  app.use((req, res) => {
+    res.status(404).json({ error: `no route ${req.method} ${req.path}; see GET / for what exists` });
+  });
+  app.use(errorHandler);
+  return app;
+}

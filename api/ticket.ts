@@ -1,0 +1,270 @@
+// Ticket routes: intake (starts the workflow), one route per agent/requester action (a workflow
+// update), the ticket itself (a workflow query) and lists (the PostgreSQL projection).
+import { createHash, randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { CHANNELS, resolveTicketPolicy } from '../domain/policy';
+import {
+  DESK_ASSIGNEE,
+  DESK_BREACHED,
+  DESK_CHANNEL,
+  DESK_KIND,
+  DESK_PRIORITY,
+  DESK_STATUS,
+  DESK_TIER,
+} from '../domain/search-attributes';
+import {
+  ACTION_NOT_ALLOWED,
+  PRIORITIES,
+  TICKET_ACTIONS,
+  TICKET_STATUSES,
+  ticketStateQuery,
+  ticketWorkflowId,
+  type TicketAction,
+  type TicketIntake,
+} from '../domain/ticket';
+import type { ticketWorkflow } from '../workflows/ticket';
+import type { ApiDeps } from './app';
+import { HttpError, invalidInput } from './errors';
+
+const tier = z.union([z.literal(1), z.literal(2), z.literal(3)], { error: 'tier must be 1, 2 or 3' });
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+
+function intakeSchema() {
+  return z.strictObject({
+    externalId: text(200).optional(),
+    channel: z.enum(CHANNELS).default('helpdesk'),
+    tier: tier.default(1),
+    priority: z.enum(PRIORITIES).default('normal'),
+    subject: text(500),
+    description: z.string().max(50_000).default(''),
+    requester: z
+      .strictObject({
+        name: text(200).optional(),
+        email: z.email().optional(),
+        handle: text(200).optional(),
+      })
+      .default({}),
+    private: z.boolean().default(false),
+  });
+}
+
+/** The body each action takes; `by` is the acting agent's handle (or "requester"). */
+function actionSchemas() {
+  const by = text(200);
+  return {
+    acknowledge: z.strictObject({ by }),
+    reply: z.strictObject({ by, role: z.enum(['agent', 'requester']).default('agent'), message: text(50_000) }),
+    assign: z.strictObject({ by, assignee: text(200) }),
+    'change-tier': z.strictObject({ by, tier, reason: text(2_000) }),
+    'wait-on-requester': z.strictObject({ by, question: text(50_000) }),
+    'hand-off': z.strictObject({ by, team: text(200), reason: text(2_000) }),
+    resolve: z.strictObject({ by, resolution: text(50_000) }),
+    reopen: z.strictObject({ by, reason: text(2_000) }),
+    close: z.strictObject({ by }),
+    satisfaction: z.strictObject({
+      resolved: z.boolean(),
+      score: z.number().int().min(1).max(5),
+      comment: z.string().max(5_000).optional(),
+    }),
+  } satisfies Record<TicketAction, z.ZodType>;
+}
+
+function listQuerySchema() {
+  const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+  return z.strictObject({
+    status: z.enum(TICKET_STATUSES).optional(),
+    tier: z.coerce.number().pipe(tier).optional(),
+    channel: z.enum(CHANNELS).optional(),
+    breached: bool.optional(),
+    assignee: text(200).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    offset: z.coerce.number().int().min(0).default(0),
+  });
+}
+
+/** The same external id on the same channel always names the same ticket. */
+export function ticketIdFor(channel: string, externalId: string | undefined): string {
+  if (!externalId) return `tk-${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  return `tk-${createHash('sha256').update(`${channel}\0${externalId}`).digest('hex').slice(0, 16)}`;
+}
+
+export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
+  const router = Router();
+  const intake = intakeSchema();
+  const actions = actionSchemas();
+  const listQuery = listQuerySchema();
+
+  const links = (id: string) => ({
+    self: `/tickets/${id}`,
+    actions: Object.keys(TICKET_ACTIONS).map((a) => `/tickets/${id}/${a}`),
+    temporalUi: `${temporalUiUrl}/namespaces/${client.options.namespace}/workflows/${ticketWorkflowId(id)}`,
+  });
+
+  router.post('/', async (req, res) => {
+    const parsed = intake.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalidInput(parsed.error, 'ticket');
+    const body = parsed.data;
+    const ticket: TicketIntake = {
+      id: ticketIdFor(body.channel, body.externalId),
+      externalId: body.externalId ?? null,
+      channel: body.channel,
+      tier: body.tier,
+      priority: body.priority,
+      subject: body.subject,
+      description: body.description,
+      requester: body.requester,
+      private: body.private,
+    };
+    const workflowId = ticketWorkflowId(ticket.id);
+    try {
+      await client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [{ ticket, policy: resolveTicketPolicy(policy, ticket.channel) }],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: DESK_KIND, value: 'ticket' },
+          { key: DESK_STATUS, value: 'open' },
+          { key: DESK_TIER, value: ticket.tier },
+          { key: DESK_CHANNEL, value: ticket.channel },
+          { key: DESK_PRIORITY, value: ticket.priority },
+          { key: DESK_ASSIGNEE, value: 'unassigned' },
+          { key: DESK_BREACHED, value: false },
+        ],
+        // Operators see the summary in the UI's list: a private ticket's subject stays out of it.
+        staticSummary: ticket.private
+          ? `Private ${ticket.channel} ticket, tier ${ticket.tier}`
+          : `${ticket.subject} (${ticket.channel}, tier ${ticket.tier})`,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        res.status(200).json({ id: ticket.id, workflowId, created: false, links: links(ticket.id) });
+        return;
+      }
+      throw err;
+    }
+    res
+      .status(201)
+      .location(`/tickets/${ticket.id}`)
+      .json({ id: ticket.id, workflowId, created: true, links: links(ticket.id) });
+  });
+
+  router.get('/', async (req, res) => {
+    const parsed = listQuery.safeParse(req.query);
+    if (!parsed.success) throw invalidInput(parsed.error, 'filter');
+    const q = parsed.data;
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.status) add('status = ?', q.status);
+    if (q.tier) add('tier = ?', q.tier);
+    if (q.channel) add('channel = ?', q.channel);
+    if (q.breached !== undefined) add('breached = ?', q.breached);
+    if (q.assignee === 'unassigned') where.push('assignee IS NULL');
+    else if (q.assignee) add('assignee = ?', q.assignee);
+    params.push(q.limit, q.offset);
+    // Oldest first: the desk works tickets first in, first out.
+    const { rows } = await pool.query(
+      `SELECT * FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at, id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+    res.json({ tickets: rows.map(projectionRow), limit: q.limit, offset: q.offset });
+  });
+
+  router.get('/:id', async (req, res) => {
+    const handle = client.workflow.getHandle(ticketWorkflowId(req.params.id));
+    try {
+      res.json(await handle.query(ticketStateQuery));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound(req.params.id);
+      throw err;
+    }
+  });
+
+  router.post('/:id/:action', async (req, res) => {
+    const { id, action } = req.params;
+    if (!(action in TICKET_ACTIONS)) {
+      throw new HttpError(404, `unknown action "${action}"; use one of ${Object.keys(TICKET_ACTIONS).join(', ')}`);
+    }
+    const schema = actions[action as TicketAction];
+    const parsed = schema.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
+    const handle = client.workflow.getHandle(ticketWorkflowId(id));
+    try {
+      // Each action's schema matches its update's argument; the map keeps that pairing in one place.
+      const update = TICKET_ACTIONS[action as TicketAction] as (typeof TICKET_ACTIONS)['acknowledge'];
+      res.json(await handle.executeUpdate(update, { args: [parsed.data as { by: string }] }));
+    } catch (err) {
+      throw await actionError(err, id, handle);
+    }
+  });
+
+  return router;
+}
+
+const notFound = (id: string) => new HttpError(404, `no ticket "${id}"; check the id returned by POST /tickets`);
+
+/** Turns a failed update into 409 (the state does not allow it), 400, or 404. */
+async function actionError(err: unknown, id: string, handle: WorkflowHandle): Promise<unknown> {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    if (err.cause.type === ACTION_NOT_ALLOWED) return new HttpError(409, err.cause.message);
+    if (err.cause.type === 'InvalidInput') return new HttpError(400, err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError || isAlreadyCompleted(err)) {
+    // An update cannot reach a finished workflow: say so rather than "not found".
+    try {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') {
+        return new HttpError(409, `the ticket is ${description.status.name === 'COMPLETED' ? 'closed' : description.status.name.toLowerCase()}; file a new ticket`);
+      }
+    } catch (describeErr) {
+      if (describeErr instanceof WorkflowNotFoundError) return notFound(id);
+      throw describeErr;
+    }
+  }
+  return err;
+}
+
+function isAlreadyCompleted(err: unknown): boolean {
+  return err instanceof Error && /already completed/i.test(err.message);
+}
+
+/** A projection row as the API shows it (camelCase, ISO times). */
+function projectionRow(r: Record<string, unknown>) {
+  const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
+  return {
+    id: r.id,
+    workflowId: r.workflow_id,
+    externalId: r.external_id,
+    channel: r.channel,
+    tier: r.tier,
+    priority: r.priority,
+    status: r.status,
+    assignee: r.assignee,
+    private: r.private,
+    subject: r.subject,
+    createdAt: iso(r.created_at),
+    acknowledgedAt: iso(r.acknowledged_at),
+    resolvedAt: iso(r.resolved_at),
+    closedAt: iso(r.closed_at),
+    acknowledgeDueAt: iso(r.acknowledge_due_at),
+    resolutionDueAt: iso(r.resolution_due_at),
+    breached: r.breached,
+    escalations: r.escalations,
+    satisfaction: r.satisfaction,
+    updatedAt: iso(r.updated_at),
+  };
+}

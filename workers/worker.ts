@@ -1,0 +1,28 @@
+// Builds the worker that runs every support-desk workflow and activity on one task queue.
+// Shared by the entry point (workers/main.ts) and the tests, which pass a pre-built bundle.
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createActivities } from '../activities';
+import type { Notifier } from '../activities/notifier';
+
+export interface DeskWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  pool: Pool;
+  notifier: Notifier;
+  /** Tests bundle once per file; production bundles at start from workflows/index.ts. */
+  workflowBundle?: WorkflowBundle;
+}
+
+export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ pool: opts.pool, notifier: opts.notifier }),
+  });
+}
