@@ -34,6 +34,8 @@ interface Temporal {
 interface Database {
   url: string;
   server?: RunningService;
+  /** Where embedded PostgreSQL keeps its cluster (.data/postgres unless staged for root). */
+  dataDir?: string;
 }
 
 /** Everything started so far, grouped by the order it stops in: apps, then Temporal, then PostgreSQL. */
@@ -130,7 +132,7 @@ async function provideDatabase(port: number): Promise<Database> {
   });
   started.postgres = server;
   stopEverythingIfItDies(server);
-  return { url: server.databaseUrl, server };
+  return { url: server.databaseUrl, server, dataDir: server.dataDir };
 }
 
 /** The worker and the API get everything the launcher was given, plus where Temporal and PostgreSQL are. */
@@ -166,8 +168,9 @@ function printWhereThingsAre(apiUrl: string, temporal: Temporal, database: Datab
     ['PostgreSQL', redactUrl(database.url)],
   ];
   if (temporal.server || database.server) rows.push(['Local state', `${DATA_DIR} (delete it to start from scratch)`]);
+  if (database.dataDir && !database.dataDir.startsWith(DATA_DIR + path.sep)) rows.push(['PostgreSQL data', database.dataDir]);
   say('the support desk is running:');
-  for (const [label, value] of rows) console.log(`  ${label.padEnd(14)} ${value}`);
+  for (const [label, value] of rows) console.log(`  ${label.padEnd(16)} ${value}`);
   say('press Ctrl-C to stop everything');
 }
 
