@@ -1,6 +1,6 @@
 // Errors the API answers with: a status and a message that says what to fix.
 import type { ErrorRequestHandler } from 'express';
-import type { ZodError } from 'zod';
+import { z, type ZodError } from 'zod';
 import { logger } from '../config/logger';
 
 export class HttpError extends Error {
@@ -12,6 +12,12 @@ export class HttpError extends Error {
     super(message);
   }
 }
+
+// Say "is required" rather than zod's "expected string, received undefined".
+z.config({
+  customError: (issue) =>
+    issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined,
+});
 
 /** 400 listing every invalid field of a request body or query. */
 export function invalidInput(err: ZodError, what: string): HttpError {

@@ -11,6 +11,16 @@ export const DESK_PRIORITY = defineSearchAttributeKey('DeskPriority', SearchAttr
 export const DESK_ASSIGNEE = defineSearchAttributeKey('DeskAssignee', SearchAttributeType.KEYWORD);
 export const DESK_BREACHED = defineSearchAttributeKey('DeskBreached', SearchAttributeType.BOOL);
 
+export const SEARCH_ATTRIBUTE_KEYS = [
+  DESK_KIND,
+  DESK_STATUS,
+  DESK_TIER,
+  DESK_CHANNEL,
+  DESK_PRIORITY,
+  DESK_ASSIGNEE,
+  DESK_BREACHED,
+];
+
 /** Name and CLI type (`temporal operator search-attribute create --type`) of every key above. */
 export const SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: 'Keyword' | 'Int' | 'Bool' }> = [
   { name: DESK_KIND.name, type: 'Keyword' },

