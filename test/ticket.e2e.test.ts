@@ -1,0 +1,271 @@
+// The desk end to end: the Temporal dev server (the real CLI), the worker and the API as separate
+// processes started the way `npm start` starts them, and PostgreSQL. Uses the `demo` policy
+// (acknowledge within 20 s), so escalation is watched in real time, never for minutes.
+import { createServer } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DEMO_POLICY } from '../domain/policy';
+import { DESK_BREACHED, DESK_KIND, DESK_STATUS, DESK_TIER } from '../domain/search-attributes';
+import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
+import { createTestDatabase, type TestDatabase } from './postgres';
+import { devServerEnvironment } from './temporal';
+
+const ACK_MS = DEMO_POLICY.channels.default.acknowledge.withinMs;
+const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let port: number;
+let worker: RunningService;
+let api: RunningService;
+const taskQueue = `e2e-${process.pid}`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function startDesk(): void {
+  const processEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    DATABASE_URL: db.url,
+    PORT: String(port),
+    SUPPORT_DESK_POLICY: 'demo',
+    LOG_LEVEL: 'warn',
+  };
+  worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
+  api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });
+}
+
+async function waitUntilReady(): Promise<void> {
+  await waitForHttp(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 60_000, service: api });
+}
+
+/** kill -9: no clean shutdown, in-flight work is simply cut off. */
+async function killDesk(): Promise<void> {
+  for (const p of [worker, api]) {
+    if (p.pid) process.kill(-p.pid, 'SIGKILL');
+    await p.exited;
+  }
+}
+
+async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() - start > timeoutMs) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const fileTicket = (body: Record<string, unknown> = {}) =>
+  http('POST', '/tickets', { subject: 'Printer on fire', requester: { email: 'pat@example.com' }, ...body });
+
+beforeAll(async () => {
+  [env, db, port] = await Promise.all([devServerEnvironment(), createTestDatabase(), freePort()]);
+  startDesk();
+  await waitUntilReady();
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([worker?.stop(), api?.stop()]);
+  await env?.teardown();
+  await db?.drop();
+});
+
+describe('the README walkthrough', () => {
+  it('files a ticket, shows it to operators with its search attributes, acknowledges and resolves it', async () => {
+    const created = await fileTicket({ tier: 2 });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ created: true, workflowId: `ticket-${created.body.id}` });
+    const id = created.body.id as string;
+
+    const ticket = await http('GET', `/tickets/${id}`);
+    expect(ticket.body).toMatchObject({ id, status: 'open', tier: 2 });
+    expect(ticket.body.clocks.acknowledge.dueAt - ticket.body.createdAt).toBe(ACK_MS);
+
+    const description = await env.client.workflow.getHandle(`ticket-${id}`).describe();
+    expect(description.typedSearchAttributes.get(DESK_KIND)).toBe('ticket');
+    expect(description.typedSearchAttributes.get(DESK_STATUS)).toBe('open');
+    expect(description.typedSearchAttributes.get(DESK_TIER)).toBe(2);
+
+    const acked = await http('POST', `/tickets/${id}/acknowledge`, { by: 'alice' });
+    expect(acked.status).toBe(200);
+    expect(acked.body.status).toBe('acknowledged');
+    expect(acked.body.clocks.acknowledge.status).toBe('met');
+
+    const resolved = await http('POST', `/tickets/${id}/resolve`, { by: 'alice', resolution: 'Extinguished.' });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.status).toBe('resolved');
+
+    // What `temporal workflow list --query ...` and the UI's filter show (visibility is eventually consistent).
+    const listed = await eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const wf of env.client.workflow.list({ query: `DeskStatus = 'resolved' AND DeskTier = 2` })) {
+          ids.push(wf.workflowId);
+        }
+        return ids;
+      },
+      (ids) => ids.includes(`ticket-${id}`),
+    );
+    expect(listed).toContain(`ticket-${id}`);
+
+    const rows = await http('GET', '/tickets?status=resolved&tier=2');
+    expect(rows.body.tickets.map((t: { id: string }) => t.id)).toContain(id);
+  });
+});
+
+describe('intake', () => {
+  it('the same external id twice gives the same ticket and one workflow', async () => {
+    const first = await fileTicket({ externalId: 'zendesk-4711', channel: 'helpdesk' });
+    const handle = env.client.workflow.getHandle(first.body.workflowId);
+    const firstRun = (await handle.describe()).runId;
+    const second = await fileTicket({ externalId: 'zendesk-4711', channel: 'helpdesk' });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ id: first.body.id, created: false });
+
+    const afterwards = await handle.describe();
+    expect(afterwards.runId).toBe(firstRun);
+    expect(afterwards.status.name).toBe('RUNNING');
+    // The workflow writes its projection row in its first task, a moment after the 201.
+    const count = () =>
+      db.pool
+        .query('SELECT count(*)::int AS n FROM tickets WHERE external_id = $1', ['zendesk-4711'])
+        .then((r) => r.rows[0].n as number);
+    expect(await eventually(count, (n) => n > 0)).toBe(1);
+
+    // The same external id on another channel is another ticket.
+    const other = await fileTicket({ externalId: 'zendesk-4711', channel: 'forum' });
+    expect(other.status).toBe(201);
+    expect(other.body.id).not.toBe(first.body.id);
+    const projected = () => db.pool.query('SELECT 1 FROM tickets WHERE id = $1', [other.body.id]).then((r) => r.rowCount);
+    expect(await eventually(projected, (n) => n === 1)).toBe(1);
+  });
+
+  it('a bad intake gets 400 listing every invalid field, and creates nothing', async () => {
+    const before = await db.pool.query('SELECT count(*) AS n FROM tickets');
+    const res = await http('POST', '/tickets', { tier: 7, channel: 'carrier-pigeon', requester: { email: 'nope' } });
+    expect(res.status).toBe(400);
+    const fields = res.body.details.map((d: { field: string }) => d.field).sort();
+    expect(fields).toEqual(['channel', 'requester.email', 'subject', 'tier']);
+    expect(res.body.details.find((d: { field: string }) => d.field === 'subject').message).toBe('is required');
+
+    const notJson = await http('POST', '/tickets', '{"subject": ');
+    expect(notJson).toEqual({ status: 400, body: { error: 'the request body is not valid JSON' } });
+
+    const after = await db.pool.query('SELECT count(*) AS n FROM tickets');
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+});
+
+describe('agents acting on tickets', () => {
+  it('404 for an unknown ticket or action, 400 for a bad body, 409 with the reason when the state does not allow it', async () => {
+    expect((await http('POST', '/tickets/tk-nope/acknowledge', { by: 'alice' })).status).toBe(404);
+    expect((await http('GET', '/tickets/tk-nope')).status).toBe(404);
+
+    const { body } = await fileTicket();
+    const unknownAction = await http('POST', `/tickets/${body.id}/escalate-to-ceo`, { by: 'alice' });
+    expect(unknownAction.status).toBe(404);
+    expect(unknownAction.body.error).toMatch(/use one of acknowledge, reply/);
+
+    const noActor = await http('POST', `/tickets/${body.id}/assign`, { assignee: 'bob' });
+    expect(noActor.status).toBe(400);
+    expect(noActor.body.details).toEqual([{ field: 'by', message: 'is required' }]);
+
+    expect((await http('POST', `/tickets/${body.id}/acknowledge`, { by: 'alice' })).status).toBe(200);
+    const twice = await http('POST', `/tickets/${body.id}/acknowledge`, { by: 'alice' });
+    expect(twice).toEqual({ status: 409, body: { error: 'the ticket was already acknowledged (status acknowledged)' } });
+
+    const handOff = await http('POST', `/tickets/${body.id}/hand-off`, { by: 'alice', team: 'legal', reason: 'x' });
+    expect(handOff.status).toBe(409);
+    expect(handOff.body.error).toBe('only tier-3 tickets are handed off; change the tier to 3 first');
+
+    expect((await http('POST', `/tickets/${body.id}/close`, { by: 'alice' })).status).toBe(200);
+    const afterClose = await http('POST', `/tickets/${body.id}/reply`, { by: 'alice', message: 'hello?' });
+    expect(afterClose.status).toBe(409);
+    expect(afterClose.body.error).toMatch(/closed/);
+    // A closed ticket can still be read.
+    expect((await http('GET', `/tickets/${body.id}`)).body.status).toBe('closed');
+  });
+
+  it('lists come from the PostgreSQL projection, oldest first, with filters', async () => {
+    const a = (await fileTicket({ channel: 'forum' })).body.id;
+    const b = (await fileTicket({ channel: 'forum' })).body.id;
+    await http('POST', `/tickets/${b}/assign`, { by: 'lead', assignee: 'carol' });
+
+    const forum = await eventually(
+      () => http('GET', '/tickets?channel=forum&status=open'),
+      (r) => r.body.tickets.length >= 2,
+    );
+    const ids = forum.body.tickets.map((t: { id: string }) => t.id);
+    expect(ids.indexOf(a)).toBeLessThan(ids.indexOf(b));
+    expect((await http('GET', '/tickets?assignee=carol')).body.tickets.map((t: { id: string }) => t.id)).toEqual([b]);
+
+    const bad = await http('GET', '/tickets?tier=9&breached=maybe');
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['breached', 'tier']);
+  });
+});
+
+describe('timers survive the processes', () => {
+  it('with kill -9 of worker and API mid-flight, an unacknowledged ticket still escalates within 1 s of its due time and an acknowledged one never does', async () => {
+    const late = (await fileTicket({ subject: 'nobody answers' })).body.id as string;
+    const onTime = (await fileTicket({ subject: 'answered at once' })).body.id as string;
+    await http('POST', `/tickets/${onTime}/acknowledge`, { by: 'alice' });
+    const createdAt = (await http('GET', `/tickets/${late}`)).body.createdAt as number;
+
+    await killDesk();
+    startDesk();
+    await waitUntilReady();
+    expect((await http('GET', `/tickets/${late}`)).body.status).toBe('open');
+
+    const escalated = await eventually(
+      () => http('GET', `/tickets/${late}`),
+      (r) => r.body.escalations.length > 0,
+      ACK_MS + 15_000,
+    );
+    expect(escalated.body.escalations[0]).toMatchObject({ sla: 'acknowledge', level: 1 });
+    expect(escalated.body.escalations[0].at - (createdAt + ACK_MS)).toBeGreaterThanOrEqual(0);
+    expect(escalated.body.escalations[0].at - (createdAt + ACK_MS)).toBeLessThan(1_000);
+
+    const { rows } = await db.pool.query(
+      `SELECT ticket_id, kind, recipients, extract(epoch from sent_at) * 1000 AS sent_ms
+         FROM notifications WHERE ticket_id = ANY($1) AND kind = 'escalation'`,
+      [[late, onTime]],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ ticket_id: late, recipients: ['#support-escalations'] });
+    expect(Number(rows[0].sent_ms) - (createdAt + ACK_MS)).toBeLessThan(1_000);
+
+    // The escalation is in the workflow's history, as an activity with its summary.
+    const history = await env.client.workflow.getHandle(`ticket-${late}`).fetchHistory();
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify');
+    expect(scheduled.length).toBeGreaterThanOrEqual(2); // the warning, then the escalation
+
+    const search = await eventually(
+      () => env.client.workflow.getHandle(`ticket-${late}`).describe(),
+      (d) => d.typedSearchAttributes.get(DESK_BREACHED) === true,
+    );
+    expect(search.typedSearchAttributes.get(DESK_BREACHED)).toBe(true);
+    expect((await http('GET', `/tickets/${onTime}`)).body.escalations).toEqual([]);
+  }, 90_000);
+});
