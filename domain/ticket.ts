@@ -43,6 +43,8 @@ export interface TicketWorkflowInput {
   policy: TicketPolicy;
   /** State carried over when the workflow continues as new. */
   carried?: TicketState;
+  /** Continue as new after this many history events (default 5,000; the server may suggest earlier). */
+  continueAsNewAfterEvents?: number;
 }
 
 export type SlaName = 'acknowledge' | 'resolution';

@@ -9,6 +9,7 @@ import { LogNotifier } from '../activities/notifier';
 import { DEFAULT_POLICY, resolveTicketPolicy, type Policy } from '../domain/policy';
 import {
   acknowledgeUpdate,
+  assignUpdate,
   changeTierUpdate,
   closeUpdate,
   handOffUpdate,
@@ -67,6 +68,7 @@ async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
 async function fileTicket(
   overrides: Partial<TicketIntake> = {},
   policy: Policy = DEFAULT_POLICY,
+  continueAsNewAfterEvents?: number,
 ): Promise<WorkflowHandle<typeof ticketWorkflow>> {
   const ticket: TicketIntake = {
     id: `t-${randomBytes(4).toString('hex')}`,
@@ -83,7 +85,7 @@ async function fileTicket(
   const handle = await env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
     taskQueue,
     workflowId: ticketWorkflowId(ticket.id),
-    args: [{ ticket, policy: resolveTicketPolicy(policy, ticket.channel) }],
+    args: [{ ticket, policy: resolveTicketPolicy(policy, ticket.channel), continueAsNewAfterEvents }],
   });
   return handle;
 }
@@ -288,6 +290,36 @@ describe('after resolution', () => {
       const closed = await h.executeUpdate(closeUpdate, { args: [{ by: 'alice' }] });
       expect(closed.status).toBe('closed');
       expect((await h.result()).status).toBe('closed');
+    });
+  });
+});
+
+describe('long-lived tickets', () => {
+  it('continue as new before the history gets long, keeping their state and their timers', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket({}, DEFAULT_POLICY, 30);
+      const firstRun = (await h.describe()).runId;
+      const created = (await state(h)).createdAt;
+      for (const assignee of ['alice', 'bob', 'carol', 'dave', 'erin']) {
+        await h.executeUpdate(assignUpdate, { args: [{ by: 'lead', assignee }] });
+      }
+      // The next wake-up (the warning) finds the history long and continues as new.
+      await env.sleep(3 * H + 1_000);
+      const later = env.client.workflow.getHandle(h.workflowId); // follows the latest run
+      const carried = await eventually(
+        () => later.describe(),
+        (d) => d.runId !== firstRun,
+      );
+      expect(carried.runId).not.toBe(firstRun);
+      const s = await state(later);
+      expect(s.assignee).toBe('erin');
+      expect(s.createdAt).toBe(created);
+      expect(s.timeline.filter((e) => e.event === 'assigned')).toHaveLength(5);
+
+      await env.sleep(H);
+      const escalated = await eventually(() => state(later), (v) => v.escalations.length === 1);
+      expect(escalated.escalations[0]).toMatchObject({ sla: 'acknowledge', level: 1 });
+      expect(escalated.breaches[0]!.dueAt).toBe(created + 4 * H);
     });
   });
 });

@@ -59,6 +59,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
   const { ticket, policy } = input;
   const state: TicketState = input.carried ?? openTicket(ticket, Date.now());
   const workflowId = workflowInfo().workflowId;
+  const historyLimit = input.continueAsNewAfterEvents ?? MAX_HISTORY_EVENTS;
 
   // ---- reading the state ----------------------------------------------------------------------
 
@@ -538,9 +539,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     if (isClosed()) break;
 
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
+    if (info.continueAsNewSuggested || info.historyLength > historyLimit) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof ticketWorkflow>({ ticket, policy, carried: state });
+      await continueAsNew<typeof ticketWorkflow>({ ...input, carried: state });
     }
 
     const seen = state.version;
