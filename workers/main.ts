@@ -1,5 +1,6 @@
 // Worker entry point: connects to Temporal and PostgreSQL, migrates, and runs until SIGINT/SIGTERM.
 import { NativeConnection } from '@temporalio/worker';
+import { logIntegrations } from '../activities/integrations';
 import { LogNotifier } from '../activities/notifier';
 import { loadConfig } from '../config/env';
 import { logger } from '../config/logger';
@@ -12,7 +13,18 @@ async function main(): Promise<void> {
   const pool = createPool(config.databaseUrl);
   await migrate(pool);
   const notifier = new LogNotifier(logger);
-  logger.info({ notifier: notifier.driver, policy: config.policy.name }, 'integration drivers');
+  const integrations = logIntegrations(logger);
+  logger.info(
+    {
+      notifier: notifier.driver,
+      chat: integrations.chat.driver,
+      helpdesk: integrations.helpdesk.driver,
+      tracker: integrations.tracker.driver,
+      pager: integrations.pager.driver,
+      policy: config.policy.name,
+    },
+    'integration drivers',
+  );
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await createDeskWorker({
@@ -21,6 +33,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     pool,
     notifier,
+    integrations,
   });
   logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
   try {

@@ -3,6 +3,7 @@
 import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import { createActivities } from '../activities';
+import type { Integrations } from '../activities/integrations';
 import type { Notifier } from '../activities/notifier';
 
 export interface DeskWorkerOptions {
@@ -11,6 +12,7 @@ export interface DeskWorkerOptions {
   taskQueue: string;
   pool: Pool;
   notifier: Notifier;
+  integrations: Integrations;
   /** Tests bundle once per file; production bundles at start from workflows/index.ts. */
   workflowBundle?: WorkflowBundle;
 }
@@ -23,6 +25,6 @@ export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ pool: opts.pool, notifier: opts.notifier }),
+    activities: createActivities({ pool: opts.pool, notifier: opts.notifier, integrations: opts.integrations }),
   });
 }

@@ -5,6 +5,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
 import pino from 'pino';
+import { logIntegrations } from '../activities/integrations';
 import { LogNotifier } from '../activities/notifier';
 import { DEFAULT_POLICY, resolveTicketPolicy, type Policy } from '../domain/policy';
 import {
@@ -57,6 +58,7 @@ async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
       taskQueue,
       pool: db.pool,
       notifier: new LogNotifier(pino({ level: 'silent' })),
+      integrations: logIntegrations(pino({ level: 'silent' })),
       workflowBundle: bundle,
     });
     return await worker.runUntil(fn);

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { logIntegrations } from '../../activities/integrations';
 import { LogNotifier } from '../../activities/notifier';
 import { DEFAULT_POLICY, resolveTicketPolicy } from '../../domain/policy';
 import {
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
       taskQueue: 'record-history',
       pool: db.pool,
       notifier: new LogNotifier(pino({ level: 'silent' })),
+      integrations: logIntegrations(pino({ level: 'silent' })),
       workflowBundle: bundle,
     });
     const history = await worker.runUntil(async () => {
