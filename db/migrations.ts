@@ -47,6 +47,20 @@ const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
       CREATE INDEX notifications_ticket_idx ON notifications (ticket_id, sent_at);
     `,
   },
+  {
+    id: 2,
+    name: 'external effects',
+    sql: `
+      CREATE TABLE external_effects (
+        idempotency_key  text PRIMARY KEY,
+        system           text NOT NULL,
+        result           jsonb,
+        created_at       timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+    `,
+  },
+  // Each kind of work adds its own migrations below with its own id range:
+  // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39.
 ];
 
 /** Arbitrary but fixed: serialises migrations between the worker and the API starting together. */
