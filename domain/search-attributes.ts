@@ -35,19 +35,11 @@ export const SEARCH_ATTRIBUTE_KEYS = [
   DESK_CRISIS,
 ];
 
+const CLI_TYPE = { KEYWORD: 'Keyword', INT: 'Int', BOOL: 'Bool' } as const;
+type CliType = (typeof CLI_TYPE)[keyof typeof CLI_TYPE];
+
 /** Name and CLI type (`temporal operator search-attribute create --type`) of every key above. */
-export const SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: 'Keyword' | 'Int' | 'Bool' }> = [
-  { name: DESK_KIND.name, type: 'Keyword' },
-  { name: DESK_STATUS.name, type: 'Keyword' },
-  { name: DESK_TIER.name, type: 'Int' },
-  { name: DESK_CHANNEL.name, type: 'Keyword' },
-  { name: DESK_PRIORITY.name, type: 'Keyword' },
-  { name: DESK_ASSIGNEE.name, type: 'Keyword' },
-  { name: DESK_BREACHED.name, type: 'Bool' },
-  { name: DESK_STAGE.name, type: 'Keyword' },
-  { name: DESK_MILESTONE.name, type: 'Keyword' },
-  { name: DESK_BLOCKED.name, type: 'Bool' },
-  { name: DESK_SEVERITY.name, type: 'Keyword' },
-  { name: DESK_LEVEL.name, type: 'Int' },
-  { name: DESK_CRISIS.name, type: 'Bool' },
-];
+export const SEARCH_ATTRIBUTES: ReadonlyArray<{ name: string; type: CliType }> = SEARCH_ATTRIBUTE_KEYS.map((key) => ({
+  name: key.name,
+  type: CLI_TYPE[key.type as keyof typeof CLI_TYPE],
+}));

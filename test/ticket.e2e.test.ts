@@ -8,6 +8,7 @@ import { DESK_BREACHED, DESK_KIND, DESK_STATUS, DESK_TIER } from '../domain/sear
 import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { devServerEnvironment } from './temporal';
+import { eventually } from './eventually';
 
 const ACK_MS = DEMO_POLICY.channels.default.acknowledge.withinMs;
 const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
@@ -64,15 +65,6 @@ async function http(method: string, path: string, body?: unknown): Promise<{ sta
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() - start > timeoutMs) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const fileTicket = (body: Record<string, unknown> = {}) =>

@@ -28,6 +28,7 @@ import { createTestDatabase, type TestDatabase } from '../test/postgres';
 import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
 import { createDeskWorker } from '../workers/worker';
 import type { ticketWorkflow } from './ticket';
+import { eventually } from '../test/eventually';
 
 const H = 3_600_000;
 const M = 60_000;
@@ -93,16 +94,6 @@ async function fileTicket(
 }
 
 const state = (h: WorkflowHandle): Promise<TicketView> => h.query(ticketStateQuery);
-
-/** Polls (in real time, briefly) until the workflow has processed what the skipped time fired. */
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() - start > timeoutMs) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function notificationsOf(ticketId: string, kind: string): Promise<Array<{ recipients: string[] }>> {
   const { rows } = await db.pool.query(
