@@ -1,0 +1,42 @@
+// Chooses each integration's driver from the environment: credentials present → the real service
+// (base URL configurable, so a local fake or a self-hosted instance works the same); absent → log.
+import type { Logger } from 'pino';
+import { logIntegrations, type Integrations } from '../integrations';
+import { gitlabTracker } from './gitlab';
+import { pagerdutyPager } from './pagerduty';
+import { slackChat } from './slack';
+import { zendeskHelpdesk } from './zendesk';
+
+export const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
+export const DEFAULT_GITLAB_URL = 'https://gitlab.com';
+export const DEFAULT_PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com';
+
+export function integrationsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Integrations {
+  const fallback = logIntegrations(log);
+  const set = (name: string): string | undefined => env[name]?.trim() || undefined;
+
+  const slackToken = set('SLACK_BOT_TOKEN');
+  const zendeskUrl = set('ZENDESK_URL');
+  const zendeskEmail = set('ZENDESK_EMAIL');
+  const zendeskToken = set('ZENDESK_API_TOKEN');
+  const gitlabToken = set('GITLAB_TOKEN');
+  const routingKey = set('PAGERDUTY_ROUTING_KEY');
+
+  return {
+    chat: slackToken ? slackChat({ token: slackToken, apiUrl: set('SLACK_API_URL') ?? DEFAULT_SLACK_API_URL }) : fallback.chat,
+    // Zendesk has no default address: every account has its own subdomain.
+    helpdesk:
+      zendeskUrl && zendeskEmail && zendeskToken
+        ? zendeskHelpdesk({ url: zendeskUrl, email: zendeskEmail, apiToken: zendeskToken })
+        : fallback.helpdesk,
+    tracker: gitlabToken ? gitlabTracker({ url: set('GITLAB_URL') ?? DEFAULT_GITLAB_URL, token: gitlabToken }) : fallback.tracker,
+    pager: routingKey
+      ? pagerdutyPager({ routingKey, eventsUrl: set('PAGERDUTY_EVENTS_URL') ?? DEFAULT_PAGERDUTY_EVENTS_URL })
+      : fallback.pager,
+  };
+}
+
+/** One line for start-up: which driver each integration uses (never a credential). */
+export function describeIntegrations(i: Integrations): string {
+  return `integrations: chat=${i.chat.driver} helpdesk=${i.helpdesk.driver} tracker=${i.tracker.driver} pager=${i.pager.driver}`;
+}
