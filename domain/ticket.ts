@@ -24,6 +24,11 @@ export interface Requester {
   handle?: string;
 }
 
+/** Where a ticket came from, so answers to the requester go back to the same place. */
+export type TicketOrigin =
+  | { system: 'zendesk'; ticketId: string }
+  | { system: 'slack'; channel: string; threadTs?: string; user: string };
+
 /** What the intake API hands to a new ticket workflow. */
 export interface TicketIntake {
   id: string;
@@ -36,6 +41,8 @@ export interface TicketIntake {
   requester: Requester;
   /** Contains personal or sensitive data: never posted to a public channel. */
   private: boolean;
+  /** The helpdesk ticket or Slack conversation it came from, when it came from one. */
+  origin?: TicketOrigin;
 }
 
 export interface TicketWorkflowInput {
@@ -72,6 +79,8 @@ export interface EscalationStep {
   repeat: number;
   notified: string[];
   at: number;
+  /** Started by an agent (the `escalate` action) rather than by a breach. */
+  manual?: boolean;
 }
 
 /** An escalation chain in progress for one breached SLA clock. */
@@ -82,6 +91,8 @@ export interface ActiveEscalation {
   repeat: number;
   /** When the next step is due; null once the chain has run out. */
   nextAt: number | null;
+  /** An agent escalated before any breach: the chain runs although the target is not missed yet. */
+  manual?: { by: string; reason: string; ordinal: number };
 }
 
 export interface Satisfaction {
@@ -114,6 +125,17 @@ export interface TicketState {
   sent: string[];
   /** Bumped on every change; the projection ignores writes older than what it has. */
   version: number;
+  /** Notifications an external system refused for good (a 4xx): recorded, shown, not retried. */
+  integrationFailures?: IntegrationFailure[];
+}
+
+export interface IntegrationFailure {
+  at: number;
+  kind: NotificationKind;
+  audience: 'requester' | 'desk';
+  /** Which system refused ("Slack", "Zendesk"), when the failure says. */
+  system: string | null;
+  message: string;
 }
 
 /** What a query and every action answer with: the state plus every SLA clock as of now. */
@@ -154,6 +176,9 @@ export interface ResolveInput extends ActorInput {
 export interface ReopenInput extends ActorInput {
   reason: string;
 }
+export interface EscalateInput extends ActorInput {
+  reason: string;
+}
 export interface SatisfactionInput {
   resolved: boolean;
   score: number;
@@ -169,6 +194,8 @@ export const handOffUpdate = defineUpdate<TicketView, [HandOffInput]>('handOff')
 export const resolveUpdate = defineUpdate<TicketView, [ResolveInput]>('resolve');
 export const reopenUpdate = defineUpdate<TicketView, [ReopenInput]>('reopen');
 export const closeUpdate = defineUpdate<TicketView, [ActorInput]>('close');
+/** An agent starts the escalation chain now (e.g. the :escalate: reaction in Slack). */
+export const escalateUpdate = defineUpdate<TicketView, [EscalateInput]>('escalate');
 export const rateSatisfactionUpdate = defineUpdate<TicketView, [SatisfactionInput]>('rateSatisfaction');
 
 /** A requester's reply that arrived through the helpdesk (needs no answer). */
@@ -190,6 +217,7 @@ export const TICKET_ACTIONS = {
   reopen: reopenUpdate,
   close: closeUpdate,
   satisfaction: rateSatisfactionUpdate,
+  escalate: escalateUpdate,
 } as const;
 export type TicketAction = keyof typeof TICKET_ACTIONS;
 
@@ -225,6 +253,10 @@ export interface Notification {
   recipients: string[];
   text: string;
   private: boolean;
+  /** Where the ticket came from: requester notifications go back there. */
+  origin?: TicketOrigin;
+  /** Private Slack channels (from the policy) a private ticket's desk notifications may go to. */
+  privateChannels?: string[];
 }
 
 /** One row of the PostgreSQL projection that lists and reports read. */

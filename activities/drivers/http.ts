@@ -8,6 +8,8 @@ export interface ApiSystem {
   name: string;
   /** The environment variables holding its credentials, named in 401/403 failures. */
   credentials: string;
+  /** Better advice than the generic one for a status this system uses in its own way. */
+  fixes?: Partial<Record<number, string>>;
 }
 
 export const INTEGRATION_REJECTED = 'IntegrationRejected';
@@ -73,10 +75,10 @@ export function failureForStatus(
       nextRetryDelay: waitMs,
     });
   }
-  const fix = PERMANENT_STATUSES[status];
+  const fix = system.fixes?.[status] ?? PERMANENT_STATUSES[status]?.(system);
   if (fix) {
     return ApplicationFailure.nonRetryable(
-      `${system.name} answered ${status} to ${what}${detail ? ` (${detail})` : ''}: ${fix(system)}`,
+      `${system.name} answered ${status} to ${what}${detail ? ` (${detail})` : ''}: ${fix}`,
       INTEGRATION_REJECTED,
       { system: system.name, status },
     );

@@ -3,7 +3,12 @@
 import type { PagerDriver } from '../integrations';
 import { apiUrl, callApi, type ApiSystem } from './http';
 
-const PAGERDUTY: ApiSystem = { name: 'PagerDuty', credentials: 'PAGERDUTY_ROUTING_KEY' };
+const PAGERDUTY: ApiSystem = {
+  name: 'PagerDuty',
+  credentials: 'PAGERDUTY_ROUTING_KEY',
+  // Events v2 answers 400 both for a bad event and for a routing key it does not know.
+  fixes: { 400: 'check PAGERDUTY_ROUTING_KEY (an Events API v2 integration key) and the event fields' },
+};
 
 export interface PagerdutyOptions {
   routingKey: string;
