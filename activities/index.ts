@@ -2,7 +2,9 @@
 import type { Pool } from 'pg';
 import type { Integrations } from './integrations';
 import type { Notifier } from './notifier';
+import { createIncidentActivities } from './incident';
 import { createTicketActivities } from './ticket';
+import { createWorkItemActivities } from './work-item';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -11,5 +13,5 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createTicketActivities(deps) };
+  return { ...createTicketActivities(deps), ...createWorkItemActivities(deps), ...createIncidentActivities(deps) };
 }

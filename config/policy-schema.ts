@@ -29,6 +29,43 @@ const channelPolicySchema = z.object({
   escalationChain: z.string(),
 });
 
+const escalationLevelSchema = z.object({
+  notify: z.array(z.string().min(1)).min(1),
+  waitMs: z.number().int().positive(),
+  repeats: z.number().int().min(1),
+});
+
+const incidentSchema = z.object({
+  acknowledgeWithinMs: z.number().int().positive(),
+  pagingChain: z.array(escalationLevelSchema).min(1, 'needs at least level 1'),
+  escalationMode: z.enum(['engine', 'pagerduty']),
+  crisis: z.object({
+    afterOpenMs: z.number().int().positive(),
+    maxResponders: z.number().int().min(1),
+    escalateToLevel: z.number().int().min(1),
+    documentProject: z.string().min(1),
+    announceChannels: z.array(z.string().min(1)),
+    statusUpdateEveryMs: z.number().int().positive(),
+  }),
+  followUp: z.object({ project: z.string().min(1), remindEveryMs: z.number().int().positive() }),
+});
+
+const securitySchema = z.object({
+  respond: targetSchema.optional(),
+  escalationChain: z.string().optional(),
+  disclosureAfterMs: z.number().int().positive(),
+  remindEveryMs: z.number().int().positive(),
+  team: z.array(z.string().min(1)).min(1),
+  disclosureProject: z.string().min(1),
+});
+
+const workItemsSchema = z.object({
+  featureRequestProject: z.string().min(1),
+  bugReportProject: z.string().min(1),
+  triageReminderMs: z.number().int().positive(),
+  informationGiveUpMs: z.number().int().positive(),
+});
+
 const policySchema = z
   .object({
     name: z.string().min(1),
@@ -51,8 +88,12 @@ const policySchema = z
       .catchall(
         channelPolicySchema.partial().extend({ resolve: tierTargets.partial().optional() }),
       ),
+    incident: incidentSchema.optional(),
+    security: securitySchema.optional(),
+    workItems: workItemsSchema.optional(),
   })
   .superRefine((policy, ctx) => {
+    checkIncidentAndSecurity(policy, ctx);
     for (const channel of Object.keys(policy.channels)) {
       if (channel !== 'default' && !(CHANNELS as readonly string[]).includes(channel)) {
         ctx.addIssue({ code: 'custom', path: ['channels', channel], message: `unknown channel; use one of ${CHANNELS.join(', ')}` });
@@ -70,6 +111,25 @@ const policySchema = z
       }
     }
   });
+
+/** Level 1 is the acknowledgement window; names used by the security section must exist. */
+function checkIncidentAndSecurity(
+  policy: { incident?: z.infer<typeof incidentSchema>; security?: z.infer<typeof securitySchema>; escalationChains: Record<string, unknown>; calendars: Record<string, unknown> },
+  ctx: z.RefinementCtx,
+): void {
+  const first = policy.incident?.pagingChain[0];
+  if (policy.incident && first && first.waitMs * first.repeats !== policy.incident.acknowledgeWithinMs) {
+    ctx.addIssue({ code: 'custom', path: ['incident', 'pagingChain', 0], message: 'level 1 must last exactly acknowledgeWithinMs (waitMs × repeats): the next level is paged when the acknowledgement is due' });
+  }
+  const chain = policy.security?.escalationChain;
+  if (chain && !policy.escalationChains[chain]) {
+    ctx.addIssue({ code: 'custom', path: ['security', 'escalationChain'], message: `no escalation chain named "${chain}"` });
+  }
+  const respond = policy.security?.respond;
+  if (respond?.clock === 'business' && (!respond.calendar || !policy.calendars[respond.calendar])) {
+    ctx.addIssue({ code: 'custom', path: ['security', 'respond'], message: 'a business-time target needs "calendar" naming a calendar in "calendars"' });
+  }
+}
 
 function isTimeZone(zone: string): boolean {
   try {

@@ -59,6 +59,105 @@ const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
       );
     `,
   },
+  {
+    id: 35,
+    name: 'webhook deliveries',
+    // One row per inbound delivery, keyed on the sender's own id. The row is claimed on receipt and
+    // completed once the delivery's action succeeded; a failed action releases it, so the sender's
+    // redelivery acts again (api/webhooks/deliveries.ts).
+    sql: `
+      CREATE TABLE webhook_deliveries (
+        source        text NOT NULL,
+        delivery_id   text NOT NULL,
+        received_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+        completed_at  timestamptz,
+        PRIMARY KEY (source, delivery_id)
+      );
+    `,
+  },
+  {
+    id: 20,
+    name: 'work items (feature requests and bug reports)',
+    // The projection the API lists from, and the way back from a tracker issue (project, iid) to its
+    // workflow when a label changes on GitLab.
+    sql: `
+      CREATE TABLE work_items (
+        id                   text PRIMARY KEY,
+        workflow_id          text NOT NULL UNIQUE,
+        kind                 text NOT NULL,
+        external_id          text,
+        title                text NOT NULL,
+        stage                text NOT NULL,
+        hold                 text,
+        hold_reason          text,
+        tracker_project      text,
+        tracker_iid          integer,
+        tracker_url          text,
+        milestone            text,
+        milestone_starts_at  timestamptz,
+        created_at           timestamptz NOT NULL,
+        stage_entered_at     timestamptz NOT NULL,
+        closed_at            timestamptz,
+        waiting_ms           bigint NOT NULL DEFAULT 0,
+        blocked_ms           bigint NOT NULL DEFAULT 0,
+        version              integer NOT NULL,
+        updated_at           timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE UNIQUE INDEX work_items_tracker_idx ON work_items (tracker_project, tracker_iid);
+      CREATE INDEX work_items_kind_stage_idx ON work_items (kind, stage, created_at);
+    `,
+  },
+  {
+    id: 10,
+    name: 'incidents and security reports',
+    // Projections the API lists from; the workflows keep them current (activities/incident.ts).
+    sql: `
+      CREATE TABLE incidents (
+        id                  text PRIMARY KEY,
+        workflow_id         text NOT NULL UNIQUE,
+        external_id         text,
+        title               text NOT NULL,
+        severity            text NOT NULL,
+        status              text NOT NULL,
+        level               integer NOT NULL,
+        crisis              boolean NOT NULL DEFAULT false,
+        customer_ticket_id  text,
+        desk_ticket_id      text,
+        created_at          timestamptz NOT NULL,
+        acknowledged_at     timestamptz,
+        acknowledged_by     text,
+        resolved_at         timestamptz,
+        document_url        text,
+        follow_up_url       text,
+        follow_up_closed_at timestamptz,
+        version             integer NOT NULL,
+        updated_at          timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX incidents_status_idx ON incidents (status, created_at);
+
+      CREATE TABLE security_reports (
+        id                       text PRIMARY KEY,
+        workflow_id              text NOT NULL UNIQUE,
+        external_id              text,
+        title                    text NOT NULL,
+        severity                 text NOT NULL,
+        reporter                 text NOT NULL,
+        status                   text NOT NULL,
+        created_at               timestamptz NOT NULL,
+        respond_due_at           timestamptz,
+        responded_at             timestamptz,
+        breached                 boolean NOT NULL DEFAULT false,
+        disclosure_requested_at  timestamptz,
+        disclosure_due_at        timestamptz,
+        scrubbed                 boolean NOT NULL DEFAULT false,
+        fix_link                 text,
+        published_at             timestamptz,
+        version                  integer NOT NULL,
+        updated_at               timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX security_reports_status_idx ON security_reports (status, created_at);
+    `,
+  },
   // Each kind of work adds its own migrations below with its own id range:
   // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39.
 ];

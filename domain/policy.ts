@@ -1,6 +1,7 @@
 // The SLA/escalation policy as plain data: targets per channel and tier, business calendars and
 // escalation chains. Shared by workflows and the API, so no Node imports and no zod here
 // (validation lives in config/policy-schema.ts).
+import type { WorkItemKind, WorkItemPolicy } from './work-item';
 
 export type Tier = 1 | 2 | 3;
 export const TIERS: readonly Tier[] = [1, 2, 3];
@@ -85,6 +86,74 @@ export interface Policy {
   escalationChains: Record<string, EscalationChain>;
   /** Policy per channel; channels not listed use `default`. */
   channels: Partial<Record<Channel, Partial<ChannelPolicy>>> & { default: ChannelPolicy };
+  /** Emergency incidents: paging, crisis mode, follow-up (domain/incident.ts has the defaults). */
+  incident?: IncidentPolicy;
+  /** Security reports from the bug-bounty platform: response target, disclosure. */
+  security?: SecurityPolicy;
+  /** Feature requests and bug reports (optional; WORK_ITEM_DEFAULTS when left out). */
+  workItems?: WorkItemsPolicy;
+}
+
+/** Where feature requests and bug reports live on the tracker, and how long triage waits on a requester. */
+export interface WorkItemsPolicy {
+  /** Tracker project (GitLab path) of feature requests' issues. */
+  featureRequestProject: string;
+  /** Tracker project of bug reports' issues. */
+  bugReportProject: string;
+  /** While triage waits on the requester's information, remind them this often. */
+  triageReminderMs: number;
+  /** No answer from the requester for this long: the request is closed politely. */
+  informationGiveUpMs: number;
+}
+
+/**
+ * `engine`: the engine pages each level itself (PagerDuty's escalation policy should be one level, or
+ * it pages twice). `pagerduty`: the engine triggers once and PagerDuty escalates; the engine only
+ * mirrors acknowledgement and resolution.
+ */
+export type EscalationMode = 'engine' | 'pagerduty';
+
+export interface IncidentPolicy {
+  /** The paged level must acknowledge within this; then the next level is paged (domain.md: 5 min). */
+  acknowledgeWithinMs: number;
+  /**
+   * Level 1 is paged at once, each level `repeats` times `waitMs` apart, then the next one, until
+   * someone acknowledges. Level 1 lasts exactly acknowledgeWithinMs (waitMs × repeats).
+   */
+  pagingChain: EscalationChain;
+  escalationMode: EscalationMode;
+  crisis: {
+    /** Still open this long after it was raised: crisis (domain.md: one hour). */
+    afterOpenMs: number;
+    /** More responders than this: crisis. */
+    maxResponders: number;
+    /** The level a crisis escalates to (1-based; domain.md: the second level). */
+    escalateToLevel: number;
+    /** Tracker project of the shared incident document, open to the customer and the team. */
+    documentProject: string;
+    announceChannels: string[];
+    statusUpdateEveryMs: number;
+  };
+  followUp: {
+    /** Tracker project of the follow-up task that moves the know-how into the docs. */
+    project: string;
+    remindEveryMs: number;
+  };
+}
+
+export interface SecurityPolicy {
+  /** Response target (domain.md: one business day); falls back to the `security` channel's acknowledge target. */
+  respond?: SlaTarget;
+  /** Escalation chain on a missed response; falls back to the `security` channel's chain. */
+  escalationChain?: string;
+  /** A disclosure request may be published this long after it was made (domain.md: 30 days). */
+  disclosureAfterMs: number;
+  /** While a due disclosure waits on scrubbing or the fix link, remind this often. */
+  remindEveryMs: number;
+  /** Who hears about reports, reminders and publications. */
+  team: string[];
+  /** Tracker project where a disclosure is published (a public issue). */
+  disclosureProject: string;
 }
 
 /**
@@ -122,6 +191,14 @@ export function resolveTicketPolicy(policy: Policy, channel: Channel): TicketPol
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+
+/** Work-item defaults: remind a silent requester every 3 days, close politely after 14. */
+export const WORK_ITEM_DEFAULTS: WorkItemsPolicy = {
+  featureRequestProject: 'support/feature-requests',
+  bugReportProject: 'support/bugs',
+  triageReminderMs: 3 * DAY,
+  informationGiveUpMs: 14 * DAY,
+};
 
 /** Defaults from domain.md: acknowledge in 4 h; tier 1 resolved in 24 h, tier 2 in 72 h, tier 3 handed off in 24 h. */
 export const DEFAULT_POLICY: Policy = {
@@ -171,6 +248,31 @@ export const DEFAULT_POLICY: Policy = {
       escalationChain: 'urgent',
     },
   },
+  incident: {
+    acknowledgeWithinMs: 5 * MINUTE,
+    pagingChain: [
+      { notify: ['oncall-primary'], waitMs: 5 * MINUTE, repeats: 1 },
+      { notify: ['oncall-secondary'], waitMs: 5 * MINUTE, repeats: 3 },
+      { notify: ['engineering-manager'], waitMs: 15 * MINUTE, repeats: 4 },
+    ],
+    escalationMode: 'engine',
+    crisis: {
+      afterOpenMs: 1 * HOUR,
+      maxResponders: 3,
+      escalateToLevel: 2,
+      documentProject: 'support/incidents',
+      announceChannels: ['#infrastructure', '#development', '#general'],
+      statusUpdateEveryMs: 30 * MINUTE,
+    },
+    followUp: { project: 'support/docs', remindEveryMs: 1 * DAY },
+  },
+  security: {
+    disclosureAfterMs: 30 * DAY,
+    remindEveryMs: 1 * DAY,
+    team: ['#security'],
+    disclosureProject: 'support/security-disclosures',
+  },
+  workItems: WORK_ITEM_DEFAULTS,
 };
 
 /** The same shape with targets in seconds, so a person can watch escalation happen live. */
@@ -196,6 +298,48 @@ export const DEMO_POLICY: Policy = {
       escalationChain: 'standard',
     },
   },
+  incident: {
+    acknowledgeWithinMs: 20_000,
+    pagingChain: [
+      { notify: ['oncall-primary'], waitMs: 20_000, repeats: 1 },
+      { notify: ['oncall-secondary'], waitMs: 10_000, repeats: 2 },
+    ],
+    escalationMode: 'engine',
+    crisis: {
+      afterOpenMs: 2 * MINUTE,
+      maxResponders: 3,
+      escalateToLevel: 2,
+      documentProject: 'support/incidents',
+      announceChannels: ['#infrastructure', '#development', '#general'],
+      statusUpdateEveryMs: 30_000,
+    },
+    followUp: { project: 'support/docs', remindEveryMs: MINUTE },
+  },
+  security: {
+    respond: { withinMs: 30_000, clock: 'calendar' },
+    escalationChain: 'standard',
+    disclosureAfterMs: 2 * MINUTE,
+    remindEveryMs: 30_000,
+    team: ['#security'],
+    disclosureProject: 'support/security-disclosures',
+  },
+  workItems: {
+    featureRequestProject: 'support/feature-requests',
+    bugReportProject: 'support/bugs',
+    triageReminderMs: 20_000,
+    informationGiveUpMs: MINUTE,
+  },
 };
+
+/** A work item's slice of the policy, fixed at intake like a ticket's. */
+export function resolveWorkItemPolicy(policy: Policy, kind: WorkItemKind): WorkItemPolicy {
+  const w = policy.workItems ?? WORK_ITEM_DEFAULTS;
+  return {
+    policyName: policy.name,
+    trackerProject: kind === 'feature-request' ? w.featureRequestProject : w.bugReportProject,
+    triageReminderMs: w.triageReminderMs,
+    informationGiveUpMs: w.informationGiveUpMs,
+  };
+}
 
 export const BUILT_IN_POLICIES: Record<string, Policy> = { default: DEFAULT_POLICY, demo: DEMO_POLICY };
