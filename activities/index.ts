@@ -4,6 +4,7 @@ import type { Integrations } from './integrations';
 import type { Notifier } from './notifier';
 import { createIncidentActivities } from './incident';
 import { createTicketActivities } from './ticket';
+import { createTrackerAnnouncementActivities } from './tracker-announcement';
 import { createWorkItemActivities } from './work-item';
 
 export interface ActivityDeps {
@@ -13,5 +14,10 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return { ...createTicketActivities(deps), ...createWorkItemActivities(deps), ...createIncidentActivities(deps) };
+  return {
+    ...createTicketActivities(deps),
+    ...createTrackerAnnouncementActivities(deps),
+    ...createWorkItemActivities(deps),
+    ...createIncidentActivities(deps),
+  };
 }

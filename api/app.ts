@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import type { Policy } from '../domain/policy';
 import { errorHandler } from './errors';
 import { ticketRoutes } from './ticket';
+import { webhookRoutes } from './webhooks';
 
 export interface ApiDeps {
   client: Client;
@@ -18,6 +19,8 @@ export interface ApiDeps {
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Webhooks first: their signatures are checked on the raw bytes, before express.json() parses them.
+  app.use('/webhooks', webhookRoutes(deps));
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/', (_req, res) => {

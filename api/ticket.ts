@@ -29,7 +29,9 @@ import {
   ticketWorkflowId,
   type TicketAction,
   type TicketIntake,
+  type TicketView,
 } from '../domain/ticket';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { ticketWorkflow } from '../workflows/ticket';
 import type { ApiDeps } from './app';
 import { HttpError, invalidInput } from './errors';
@@ -74,6 +76,7 @@ function actionSchemas() {
       score: z.number().int().min(1).max(5),
       comment: z.string().max(5_000).optional(),
     }),
+    escalate: z.strictObject({ by, reason: text(2_000) }),
   } satisfies Record<TicketAction, z.ZodType>;
 }
 
@@ -96,6 +99,84 @@ export function ticketIdFor(channel: string, externalId: string | undefined): st
   return `tk-${createHash('sha256').update(`${channel}\0${externalId}`).digest('hex').slice(0, 16)}`;
 }
 
+/** The argument of the update behind an action. */
+export type ActionInput<A extends TicketAction> =
+  (typeof TICKET_ACTIONS)[A] extends UpdateDefinition<TicketView, [infer Input]> ? Input : never;
+
+/** What a caller (the API, a webhook) knows about a new ticket; the id follows from it. */
+export type NewTicket = Omit<TicketIntake, 'id' | 'externalId'> & { externalId?: string | null };
+
+type IntakeDeps = Pick<ApiDeps, 'client' | 'policy' | 'taskQueue'>;
+
+/** The options every ticket workflow starts with, for a plain start and a signal-with-start alike. */
+export function ticketStartOptions({ policy, taskQueue }: Omit<IntakeDeps, 'client'>, ticket: TicketIntake) {
+  return {
+    taskQueue,
+    workflowId: ticketWorkflowId(ticket.id),
+    args: [{ ticket, policy: resolveTicketPolicy(policy, ticket.channel) }] as Parameters<typeof ticketWorkflow>,
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    typedSearchAttributes: [
+      { key: DESK_KIND, value: 'ticket' },
+      { key: DESK_STATUS, value: 'open' },
+      { key: DESK_TIER, value: ticket.tier },
+      { key: DESK_CHANNEL, value: ticket.channel },
+      { key: DESK_PRIORITY, value: ticket.priority },
+      { key: DESK_ASSIGNEE, value: 'unassigned' },
+      { key: DESK_BREACHED, value: false },
+    ],
+    // Operators see the summary in the UI's list: a private ticket's subject stays out of it.
+    staticSummary: ticket.private
+      ? `Private ${ticket.channel} ticket, tier ${ticket.tier}`
+      : `${ticket.subject} (${ticket.channel}, tier ${ticket.tier})`,
+  };
+}
+
+/** The ticket a caller's request becomes: its id follows from the channel and the external id. */
+export function ticketFrom(request: NewTicket): TicketIntake {
+  return { ...request, id: ticketIdFor(request.channel, request.externalId ?? undefined), externalId: request.externalId ?? null };
+}
+
+/**
+ * Files a ticket: starts its workflow, or finds the one already started for the same external id on
+ * the same channel (`created: false`). Shared by POST /tickets and the helpdesk and chat webhooks.
+ */
+export async function fileTicket(
+  { client, policy, taskQueue }: IntakeDeps,
+  request: NewTicket,
+): Promise<{ id: string; workflowId: string; created: boolean }> {
+  const ticket = ticketFrom(request);
+  const options = ticketStartOptions({ policy, taskQueue }, ticket);
+  try {
+    await client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', { ...options, workflowIdConflictPolicy: 'FAIL' });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      return { id: ticket.id, workflowId: options.workflowId, created: false };
+    }
+    throw err;
+  }
+  return { id: ticket.id, workflowId: options.workflowId, created: true };
+}
+
+/**
+ * Runs one agent's action on a ticket (a workflow update) and answers with the new state, or throws
+ * an HttpError a person can act on: 404 unknown ticket, 409 not allowed now, 400 invalid.
+ */
+export async function actOnTicket<A extends TicketAction>(
+  client: ApiDeps['client'],
+  id: string,
+  action: A,
+  input: ActionInput<A>,
+): Promise<TicketView> {
+  const handle = client.workflow.getHandle(ticketWorkflowId(id));
+  try {
+    // Each action's schema matches its update's argument; the map keeps that pairing in one place.
+    const update = TICKET_ACTIONS[action] as (typeof TICKET_ACTIONS)['acknowledge'];
+    return await handle.executeUpdate(update, { args: [input as { by: string }] });
+  } catch (err) {
+    throw await actionError(err, id, handle);
+  }
+}
+
 export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
   const router = Router();
   const intake = intakeSchema();
@@ -111,51 +192,9 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
   router.post('/', async (req, res) => {
     const parsed = intake.safeParse(req.body ?? {});
     if (!parsed.success) throw invalidInput(parsed.error, 'ticket');
-    const body = parsed.data;
-    const ticket: TicketIntake = {
-      id: ticketIdFor(body.channel, body.externalId),
-      externalId: body.externalId ?? null,
-      channel: body.channel,
-      tier: body.tier,
-      priority: body.priority,
-      subject: body.subject,
-      description: body.description,
-      requester: body.requester,
-      private: body.private,
-    };
-    const workflowId = ticketWorkflowId(ticket.id);
-    try {
-      await client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
-        taskQueue,
-        workflowId,
-        args: [{ ticket, policy: resolveTicketPolicy(policy, ticket.channel) }],
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: DESK_KIND, value: 'ticket' },
-          { key: DESK_STATUS, value: 'open' },
-          { key: DESK_TIER, value: ticket.tier },
-          { key: DESK_CHANNEL, value: ticket.channel },
-          { key: DESK_PRIORITY, value: ticket.priority },
-          { key: DESK_ASSIGNEE, value: 'unassigned' },
-          { key: DESK_BREACHED, value: false },
-        ],
-        // Operators see the summary in the UI's list: a private ticket's subject stays out of it.
-        staticSummary: ticket.private
-          ? `Private ${ticket.channel} ticket, tier ${ticket.tier}`
-          : `${ticket.subject} (${ticket.channel}, tier ${ticket.tier})`,
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        res.status(200).json({ id: ticket.id, workflowId, created: false, links: links(ticket.id) });
-        return;
-      }
-      throw err;
-    }
-    res
-      .status(201)
-      .location(`/tickets/${ticket.id}`)
-      .json({ id: ticket.id, workflowId, created: true, links: links(ticket.id) });
+    const { id, workflowId, created } = await fileTicket({ client, policy, taskQueue }, parsed.data);
+    if (created) res.status(201).location(`/tickets/${id}`);
+    res.json({ id, workflowId, created, links: links(id) });
   });
 
   router.get('/', async (req, res) => {
@@ -202,14 +241,7 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
     const schema = actions[action as TicketAction];
     const parsed = schema.safeParse(req.body ?? {});
     if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
-    const handle = client.workflow.getHandle(ticketWorkflowId(id));
-    try {
-      // Each action's schema matches its update's argument; the map keeps that pairing in one place.
-      const update = TICKET_ACTIONS[action as TicketAction] as (typeof TICKET_ACTIONS)['acknowledge'];
-      res.json(await handle.executeUpdate(update, { args: [parsed.data as { by: string }] }));
-    } catch (err) {
-      throw await actionError(err, id, handle);
-    }
+    res.json(await actOnTicket(client, id, action as TicketAction, parsed.data as ActionInput<TicketAction>));
   });
 
   return router;

@@ -1,5 +1,6 @@
 // Every workflow the worker runs; the worker bundles this file.
 export { ticketWorkflow } from './ticket';
+export { announceTrackerIssueWorkflow } from './tracker-announcement';
 export { featureRequestWorkflow } from './feature-request';
 export { bugReportWorkflow } from './bug-report';
 export { incidentWorkflow } from './incident';

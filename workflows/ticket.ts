@@ -1,6 +1,7 @@
 // The support ticket as a durable workflow: SLA timers, agents' actions as updates, automatic
 // escalation when a target runs out. Pure orchestration: every side effect is an activity.
 import {
+  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -26,6 +27,7 @@ import {
   assignUpdate,
   changeTierUpdate,
   closeUpdate,
+  escalateUpdate,
   handOffConfirmedSignal,
   handOffUpdate,
   rateSatisfactionUpdate,
@@ -108,24 +110,41 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     text: string,
     key = `${kind}:${state.version}`,
   ): Promise<void> {
-    await notify.executeWithOptions(
-      {
-        startToCloseTimeout: '30 seconds',
-        retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-        summary: `${kind} → ${audience === 'requester' ? 'requester' : recipients.join(', ')}`,
-      },
-      [
+    const notification: Notification = {
+      idempotencyKey: `${workflowId}:${key}`,
+      ticketId: ticket.id,
+      kind,
+      audience,
+      recipients,
+      text,
+      private: ticket.private,
+      ...(ticket.origin ? { origin: ticket.origin } : {}),
+      ...(policy.privateChannels ? { privateChannels: policy.privateChannels } : {}),
+    };
+    try {
+      await notify.executeWithOptions(
         {
-          idempotencyKey: `${workflowId}:${key}`,
-          ticketId: ticket.id,
-          kind,
-          audience,
-          recipients,
-          text,
-          private: ticket.private,
+          startToCloseTimeout: '30 seconds',
+          retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+          summary: `${kind} → ${audience === 'requester' ? 'requester' : recipients.join(', ')}`,
         },
-      ],
-    );
+        [notification],
+      );
+    } catch (err) {
+      // A system that refused for good (a 4xx) is recorded and shown; the ticket goes on.
+      if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable)) throw err;
+      recordIntegrationFailure(kind, audience, err.cause);
+    }
+  }
+
+  function recordIntegrationFailure(kind: NotificationKind, audience: Notification['audience'], failure: ApplicationFailure): void {
+    const details = failure.details?.[0] as { system?: string } | undefined;
+    const system = typeof details?.system === 'string' ? details.system : null;
+    state.integrationFailures = [
+      ...(state.integrationFailures ?? []),
+      { at: Date.now(), kind, audience, system, message: failure.message },
+    ];
+    record('notification refused', 'system', `${kind}: ${failure.message}`);
   }
 
   const deskRecipients = (): string[] =>
@@ -193,6 +212,11 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       );
     }
     if (!clock.breached) {
+      if (state.escalating[sla]?.manual) {
+        // An agent escalated by hand: the chain runs on its own timers until the target is met.
+        await nextEscalationStepIfDue(sla, now);
+        return;
+      }
       if (state.escalating[sla]) {
         // A re-tier gave the clock more time: the breach is over.
         delete state.escalating[sla];
@@ -201,20 +225,32 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       return;
     }
     const active = state.escalating[sla];
-    if (!active || active.episode !== ep) {
+    if (active?.manual && active.episode === ep) {
+      // Already escalated by hand: the breach is recorded and the running chain carries on.
+      delete active.manual;
+      state.breaches.push({ sla, episode: ep, at: now, dueAt: clock.dueAt ?? now });
+      record(`${sla} breached`, 'system', 'already escalated by an agent');
+      await nextEscalationStepIfDue(sla, now);
+    } else if (!active || active.episode !== ep) {
       state.breaches.push({ sla, episode: ep, at: now, dueAt: clock.dueAt ?? now });
       record(`${sla} breached`, 'system');
       state.escalating[sla] = { episode: ep, levelIndex: 0, repeat: 1, nextAt: null };
       await escalate(sla, now);
-    } else if (active.nextAt !== null && now >= active.nextAt) {
-      const level = policy.escalationChain[active.levelIndex];
-      if (level && active.repeat < level.repeats) active.repeat += 1;
-      else {
-        active.levelIndex += 1;
-        active.repeat = 1;
-      }
-      await escalate(sla, now);
+    } else {
+      await nextEscalationStepIfDue(sla, now);
     }
+  }
+
+  async function nextEscalationStepIfDue(sla: SlaName, now: number): Promise<void> {
+    const active = state.escalating[sla];
+    if (!active || active.nextAt === null || now < active.nextAt) return;
+    const level = policy.escalationChain[active.levelIndex];
+    if (level && active.repeat < level.repeats) active.repeat += 1;
+    else {
+      active.levelIndex += 1;
+      active.repeat = 1;
+    }
+    await escalate(sla, now);
   }
 
   /** Notify the current level of the chain, or note that the chain has run out. */
@@ -227,6 +263,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       return;
     }
     active.nextAt = now + level.waitMs;
+    const { manual } = active;
     const step = {
       sla,
       episode: active.episode,
@@ -234,17 +271,24 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       repeat: active.repeat,
       notified: level.notify,
       at: now,
+      ...(manual ? { manual: true } : {}),
     };
     state.escalations.push(step);
     record(`escalated ${sla} to level ${step.level}`, 'system', `notified ${level.notify.join(', ')}`);
+    const why = manual
+      ? `was escalated by ${manual.by} (${manual.reason})`
+      : `missed its ${slaLabel(sla, state.tier)} target`;
     await send(
       'escalation',
       'desk',
       level.notify,
-      `Ticket ${ticket.id} missed its ${slaLabel(sla, state.tier)} target: escalation level ${step.level}` +
+      `Ticket ${ticket.id} ${why}: escalation level ${step.level}` +
         (step.repeat > 1 ? ` (reminder ${step.repeat})` : '') +
         '.',
-      `escalation:${sla}:${step.episode}:${state.breaches.length}:${step.level}:${step.repeat}`,
+      // A manual chain has its own keys: escalating twice by hand notifies twice.
+      manual
+        ? `escalation:${sla}:${step.episode}:manual-${manual.ordinal}:${step.level}:${step.repeat}`
+        : `escalation:${sla}:${step.episode}:${state.breaches.length}:${step.level}:${step.repeat}`,
     );
   }
 
@@ -262,7 +306,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       }
       if (!clock.breached && clock.dueAt !== null) candidates.push({ at: clock.dueAt, summary: `${label} due` });
       const active = state.escalating[sla];
-      if (clock.breached && active?.nextAt != null) {
+      if ((clock.breached || active?.manual) && active?.nextAt != null) {
         candidates.push({ at: active.nextAt, summary: `${label}: next escalation step` });
       }
     }
@@ -510,6 +554,31 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
   );
 
   setHandler(
+    escalateUpdate,
+    async ({ by, reason }) => {
+      // Starts the resolution clock's chain at level 1 now, as if the target had been missed.
+      const ordinal = state.escalations.filter((s) => s.manual && s.level === 1 && s.repeat === 1).length + 1;
+      record('escalated by an agent', by, reason);
+      state.escalating.resolution = { episode: episode(), levelIndex: 0, repeat: 1, nextAt: null, manual: { by, reason, ordinal } };
+      await escalate('resolution', Date.now());
+      await publish();
+      return view();
+    },
+    {
+      validator: ({ by, reason }) => {
+        requireText(by, 'by');
+        requireText(reason, 'reason');
+        allowIf(isActive(), notActiveReason());
+        // The chain would stop at once: a paused or met clock ends any escalation.
+        allowIf(state.status !== 'waiting-on-requester', 'the desk is waiting on the requester (the clock is paused)');
+        allowIf(state.status !== 'handed-off', 'the ticket was handed off to a centre of expertise');
+        const running = state.escalating.resolution;
+        allowIf(!running, `the ticket is already escalating (level ${(running?.levelIndex ?? 0) + 1})`);
+      },
+    },
+  );
+
+  setHandler(
     rateSatisfactionUpdate,
     async ({ resolved, score, comment }) => {
       state.satisfaction = { resolved, score, ...(comment ? { comment } : {}), at: Date.now() };
@@ -628,6 +697,11 @@ function describeForOperators(state: TicketState, clocks: TicketSlaClocks, now: 
   const lastEscalation = state.escalations[state.escalations.length - 1];
   if (lastEscalation) {
     lines.push('', `Escalated ${lastEscalation.sla} to level ${lastEscalation.level} at ${new Date(lastEscalation.at).toISOString()}`);
+  }
+  const refused = state.integrationFailures ?? [];
+  if (refused.length) {
+    lines.push('', `**Notifications refused (not retried): ${refused.length}**`);
+    for (const f of refused.slice(-3)) lines.push(`- ${new Date(f.at).toISOString()} ${f.kind}: ${f.message}`);
   }
   lines.push('', `_as of ${new Date(now).toISOString()}_`);
   return lines.join('\n');

@@ -1,0 +1,106 @@
+// POST /webhooks/gitlab: GitLab issue events. A new issue is announced in a team channel (durably,
+// by a small workflow); a change of labels is handed to the feature-request/bug workflow it tracks.
+import { Router } from 'express';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Pool } from 'pg';
+import type { Client } from '@temporalio/client';
+import { trackerAnnouncementWorkflowId, type TrackerIssueAnnouncement } from '../../domain/tracker-announcement';
+import type { announceTrackerIssueWorkflow } from '../../workflows/tracker-announcement';
+import type { ApiDeps } from '../app';
+import { HttpError } from '../errors';
+import { parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
+import { verifyGitLabToken } from './signatures';
+
+/** The shape of api/work-item.ts's `applyTrackerLabels` (feature requests and bug reports). */
+export type ApplyTrackerLabels = (
+  deps: { client: Client; pool: Pool },
+  change: { project: string; iid: number; labels: string[]; by: string },
+) => Promise<'signalled' | 'unknown-issue'>;
+
+/** Until feature requests and bug reports are wired in, a label change reaches no workflow. */
+const noWorkItems: ApplyTrackerLabels = async () => 'unknown-issue';
+
+interface GitLabIssueEvent {
+  object_kind?: string;
+  user?: { username?: string; name?: string };
+  project?: { id?: number; path_with_namespace?: string };
+  object_attributes?: {
+    iid?: number;
+    title?: string;
+    url?: string;
+    action?: string;
+    confidential?: boolean;
+  };
+  changes?: { labels?: { previous?: Array<{ title: string }>; current?: Array<{ title: string }> } };
+}
+
+export function gitlabWebhook(
+  deps: ApiDeps,
+  token: string | undefined,
+  teamChannel: string,
+  applyTrackerLabels: ApplyTrackerLabels = noWorkItems,
+): Router {
+  const router = Router();
+
+  router.post('/', async (req, res) => {
+    const verdict = verifyGitLabToken({ token: req.get('x-gitlab-token'), expected: requireSecret(token, 'GITLAB_WEBHOOK_TOKEN') });
+    if (!verdict.ok) throw new HttpError(401, verdict.reason);
+    const payload = parseJson(rawBody(req)) as GitLabIssueEvent;
+    const issue = payload.object_attributes;
+    if (payload.object_kind !== 'issue' || !issue?.iid || !payload.project?.path_with_namespace) {
+      res.status(200).json({ ok: true, ignored: payload.object_kind ?? 'no object_kind' });
+      return;
+    }
+    // Idempotency-Key is the same on every retry of one delivery (GitLab 17.4+); the event UUID before that.
+    const deliveryId = req.get('idempotency-key') ?? req.get('x-gitlab-event-uuid');
+    await receiveDelivery(deps, res, 'gitlab', deliveryId, () => onIssueEvent(deps, payload, teamChannel, applyTrackerLabels));
+  });
+
+  return router;
+}
+
+async function onIssueEvent(
+  deps: ApiDeps,
+  payload: GitLabIssueEvent,
+  teamChannel: string,
+  applyTrackerLabels: ApplyTrackerLabels,
+): Promise<void> {
+  const issue = payload.object_attributes!;
+  const project = payload.project!.path_with_namespace!;
+  const by = payload.user?.username ?? 'gitlab';
+  if (issue.action === 'open' && !issue.confidential) {
+    await announceNewIssue(deps, {
+      project,
+      iid: issue.iid!,
+      title: issue.title ?? '',
+      url: issue.url ?? '',
+      author: by,
+      channel: teamChannel,
+    });
+  }
+  const labels = payload.changes?.labels;
+  if (labels) {
+    const current = (labels.current ?? []).map((l) => l.title);
+    const outcome = await applyTrackerLabels(deps, { project, iid: issue.iid!, labels: current, by });
+    webhookLog.info({ project, iid: issue.iid, outcome }, 'gitlab label change');
+  }
+}
+
+/**
+ * A tiny workflow posts the announcement, so a Slack hiccup is retried by Temporal long after this
+ * request has been answered. Its id names the issue: a redelivered "open" event starts nothing new.
+ */
+async function announceNewIssue(deps: ApiDeps, announcement: TrackerIssueAnnouncement): Promise<void> {
+  try {
+    await deps.client.workflow.start<typeof announceTrackerIssueWorkflow>('announceTrackerIssueWorkflow', {
+      taskQueue: deps.taskQueue,
+      workflowId: trackerAnnouncementWorkflowId(announcement.project, announcement.iid),
+      args: [announcement],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: `Announce ${announcement.project}#${announcement.iid} in ${announcement.channel}`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+    throw err;
+  }
+}

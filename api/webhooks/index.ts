@@ -1,0 +1,44 @@
+// Inbound webhooks under /webhooks: every body is read raw so its signature is checked on the exact
+// bytes the sender signed, before anything is parsed or touched. Mounted before express.json().
+import express, { Router } from 'express';
+import type { ApiDeps } from '../app';
+import { gitlabWebhook } from './gitlab';
+import { pagerDutyWebhook } from './pagerduty';
+import { slackWebhook } from './slack';
+import { zendeskWebhook } from './zendesk';
+
+/** Secrets come from the environment only and are never logged. */
+export interface WebhookSecrets {
+  slackSigningSecret?: string;
+  zendeskSecret?: string;
+  /** Several during a rotation: a delivery signed with any of them is accepted. */
+  pagerDutySecrets: string[];
+  gitlabToken?: string;
+  /** The team channel new tracker issues are announced in. */
+  trackerIssuesChannel: string;
+}
+
+export function webhookSecretsFrom(env: NodeJS.ProcessEnv): WebhookSecrets {
+  const set = (v: string | undefined) => (v && v.trim() !== '' ? v : undefined);
+  return {
+    slackSigningSecret: set(env.SLACK_SIGNING_SECRET),
+    zendeskSecret: set(env.ZENDESK_WEBHOOK_SECRET),
+    pagerDutySecrets: (env.PAGERDUTY_WEBHOOK_SECRETS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    gitlabToken: set(env.GITLAB_WEBHOOK_TOKEN),
+    trackerIssuesChannel: set(env.GITLAB_ISSUES_CHANNEL) ?? '#development',
+  };
+}
+
+export function webhookRoutes(deps: ApiDeps, env: NodeJS.ProcessEnv = process.env): Router {
+  const secrets = webhookSecretsFrom(env);
+  const router = Router();
+  router.use(express.raw({ type: () => true, limit: '1mb' }));
+  router.use('/slack', slackWebhook(deps, secrets.slackSigningSecret));
+  router.use('/zendesk', zendeskWebhook(deps, secrets.zendeskSecret));
+  router.use('/pagerduty', pagerDutyWebhook(deps, secrets.pagerDutySecrets));
+  router.use('/gitlab', gitlabWebhook(deps, secrets.gitlabToken, secrets.trackerIssuesChannel));
+  return router;
+}

@@ -1,0 +1,255 @@
+// POST /webhooks/slack: one Request URL for the Events API, slash commands and interactivity.
+// A direct message to the bot opens a private ticket; :escalate: on a ticket's message escalates it;
+// `/support ack|resolve|status <id>` and the ticket_ack / ticket_resolve buttons act on tickets.
+import { Router, type Response } from 'express';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { Pool } from 'pg';
+import { requesterRepliedSignal, ticketStateQuery, ticketWorkflowId, type TicketView } from '../../domain/ticket';
+import type { ApiDeps } from '../app';
+import { HttpError } from '../errors';
+import { actOnTicket, fileTicket, ticketIdFor } from '../ticket';
+import { ANSWER_BUDGET_MS, parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
+import { verifySlackSignature } from './signatures';
+
+/** The reaction that starts the escalation procedure (domain.md, "Chat conveniences"). */
+export const ESCALATE_REACTION = 'escalate';
+
+interface SlackEvent {
+  type: string;
+  user?: string;
+  text?: string;
+  ts?: string;
+  thread_ts?: string;
+  channel?: string;
+  channel_type?: string;
+  bot_id?: string;
+  subtype?: string;
+  reaction?: string;
+  item?: { type: string; channel: string; ts: string };
+}
+
+export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined): Router {
+  const router = Router();
+
+  router.post('/', async (req, res) => {
+    const body = rawBody(req);
+    const verdict = verifySlackSignature({
+      body,
+      timestamp: req.get('x-slack-request-timestamp'),
+      signature: req.get('x-slack-signature'),
+      signingSecret: requireSecret(signingSecret, 'SLACK_SIGNING_SECRET'),
+      now: Date.now(),
+    });
+    if (!verdict.ok) throw new HttpError(401, verdict.reason);
+
+    // Slash commands and interactivity are form-encoded; the Events API sends JSON.
+    if (req.is('application/x-www-form-urlencoded')) {
+      const form = new URLSearchParams(body.toString('utf8'));
+      const payload = form.get('payload');
+      if (payload !== null) return interactivity(deps, res, parseJson(Buffer.from(payload)));
+      if (form.has('command')) return slashCommand(deps, res, form);
+      throw new HttpError(400, 'a form body must be a slash command or an interactivity payload');
+    }
+    const payload = parseJson(body);
+    if (payload.type === 'url_verification') {
+      res.json({ challenge: payload.challenge });
+      return;
+    }
+    if (payload.type !== 'event_callback' || !payload.event) {
+      res.json({ ok: true, ignored: `payload type ${payload.type}` });
+      return;
+    }
+    await receiveDelivery(deps, res, 'slack', payload.event_id, () => onEvent(deps, payload.event));
+  });
+
+  return router;
+}
+
+// ---- the Events API ---------------------------------------------------------------------------------
+
+async function onEvent(deps: ApiDeps, event: SlackEvent): Promise<void> {
+  if (event.type === 'message' && event.channel_type === 'im') return directMessage(deps, event);
+  if (event.type === 'reaction_added' && event.reaction === ESCALATE_REACTION && event.item?.type === 'message') {
+    return escalateReactedTicket(deps, event);
+  }
+}
+
+/**
+ * A message to the bot in a direct message: a new private ticket, or, in the thread of one, the
+ * requester's reply to it. The bot's own messages and edits (subtypes) are not requests.
+ */
+async function directMessage(deps: ApiDeps, event: SlackEvent): Promise<void> {
+  if (event.bot_id || event.subtype || !event.user || !event.text || !event.channel || !event.ts) return;
+  if (event.thread_ts && event.thread_ts !== event.ts) {
+    const ticketId = ticketIdFor('slack', `${event.channel}:${event.thread_ts}`);
+    await deps.client.workflow
+      .getHandle(ticketWorkflowId(ticketId))
+      .signal(requesterRepliedSignal, { message: event.text, source: 'slack' })
+      .catch((err) => webhookLog.info({ err: String(err), ticketId }, 'slack thread reply to no open ticket ignored'));
+    return;
+  }
+  const { id, created } = await fileTicket(deps, {
+    // A message is named by its channel and ts: a redelivered event meets the same ticket.
+    externalId: `${event.channel}:${event.ts}`,
+    channel: 'slack',
+    tier: 1,
+    priority: 'normal',
+    subject: subjectOf(event.text),
+    description: event.text,
+    requester: { handle: event.user },
+    // Whatever someone tells the desk in private stays private.
+    private: true,
+    origin: { system: 'slack', channel: event.channel, threadTs: event.ts, user: event.user },
+  });
+  webhookLog.info({ ticketId: id, created }, 'slack direct message filed as a private ticket');
+}
+
+function subjectOf(text: string): string {
+  const firstLine = text.split('\n')[0]!.trim();
+  return firstLine.length > 120 ? `${firstLine.slice(0, 117)}...` : firstLine || 'Slack message';
+}
+
+async function escalateReactedTicket(deps: ApiDeps, event: SlackEvent): Promise<void> {
+  const { channel, ts } = event.item!;
+  const ticketId = await ticketOfSlackMessage(deps.pool, channel, ts);
+  if (!ticketId) {
+    webhookLog.info({ channel, ts }, ':escalate: on a message that belongs to no ticket');
+    return;
+  }
+  try {
+    await actOnTicket(deps.client, ticketId, 'escalate', {
+      by: event.user ?? 'slack',
+      reason: 'the :escalate: reaction in Slack',
+    });
+  } catch (err) {
+    // Not allowed now (resolved, already escalating) or gone: an answer, not a failure to retry.
+    if (err instanceof HttpError && err.status < 500) {
+      webhookLog.info({ ticketId, reason: err.message }, ':escalate: not applied');
+      return;
+    }
+    throw err;
+  }
+}
+
+/**
+ * Which ticket a Slack message is about. Every message the desk posts goes through once(), which
+ * keeps Slack's answer ({ channel, ts }) under an idempotency key that starts with the workflow id
+ * (`ticket-<id>:...`): that record names the ticket exactly, whatever the text says. A message
+ * that opened a ticket (a direct message) names it through its own channel and ts.
+ */
+export async function ticketOfSlackMessage(pool: Pool, channel: string, ts: string): Promise<string | null> {
+  const { rows } = await pool.query<{ idempotency_key: string }>(
+    `SELECT idempotency_key FROM external_effects
+      WHERE result ->> 'ts' = $1 AND result ->> 'channel' = $2 AND idempotency_key LIKE 'ticket-%'
+      ORDER BY created_at LIMIT 1`,
+    [ts, channel],
+  );
+  const key = rows[0]?.idempotency_key;
+  if (key) return key.slice('ticket-'.length).split(':')[0]!;
+  const opened = await pool.query<{ id: string }>("SELECT id FROM tickets WHERE channel = 'slack' AND external_id = $1", [
+    `${channel}:${ts}`,
+  ]);
+  return opened.rows[0]?.id ?? null;
+}
+
+// ---- slash commands and buttons ---------------------------------------------------------------------
+
+const USAGE = 'Usage: `/support ack <ticket id>`, `/support resolve <ticket id> <resolution>`, `/support status <ticket id>`';
+
+/**
+ * `/support <verb> <id> ...`. Slack does not redeliver slash commands, and a repeated action is
+ * refused by the ticket itself (already acknowledged, already resolved), so no dedup is needed.
+ * The answer comes inside Slack's 3 s when the desk is quick; otherwise "working on it" now and
+ * the result through the command's response_url.
+ */
+async function slashCommand(deps: ApiDeps, res: Response, form: URLSearchParams): Promise<void> {
+  const by = form.get('user_name') || form.get('user_id') || 'slack';
+  const [verb = '', id = '', ...rest] = (form.get('text') ?? '').trim().split(/\s+/);
+  const work = runCommand(deps, by, verb.toLowerCase(), id, rest.join(' '));
+  await answerInTime(res, work, form.get('response_url'));
+}
+
+async function runCommand(deps: ApiDeps, by: string, verb: string, id: string, rest: string): Promise<string> {
+  if (!id) return USAGE;
+  if (verb === 'ack' || verb === 'acknowledge') {
+    return outcome(id, 'acknowledged', () => actOnTicket(deps.client, id, 'acknowledge', { by }));
+  }
+  if (verb === 'resolve') {
+    if (!rest) return `Say how it was resolved: \`/support resolve ${id} <resolution>\``;
+    return outcome(id, 'resolved', () => actOnTicket(deps.client, id, 'resolve', { by, resolution: rest }));
+  }
+  if (verb === 'status') {
+    return outcome(id, 'status', () => deps.client.workflow.getHandle(ticketWorkflowId(id)).query(ticketStateQuery));
+  }
+  return USAGE;
+}
+
+/** Interactivity: buttons whose value is the ticket id. Acknowledged at once; results via response_url. */
+async function interactivity(deps: ApiDeps, res: Response, payload: any): Promise<void> {
+  if (payload?.type !== 'block_actions' || !Array.isArray(payload.actions)) {
+    res.status(200).end();
+    return;
+  }
+  const by: string = payload.user?.username || payload.user?.name || payload.user?.id || 'slack';
+  const work = Promise.all(
+    payload.actions.map((action: { action_id?: string; value?: string }) => {
+      const id = action.value ?? '';
+      if (action.action_id === 'ticket_ack') {
+        return outcome(id, 'acknowledged', () => actOnTicket(deps.client, id, 'acknowledge', { by }));
+      }
+      if (action.action_id === 'ticket_resolve') {
+        return outcome(id, 'resolved', () =>
+          actOnTicket(deps.client, id, 'resolve', { by, resolution: `Resolved in Slack by ${by}.` }),
+        );
+      }
+      return Promise.resolve(null);
+    }),
+  ).then((texts) => texts.filter((t): t is string => t !== null).join('\n'));
+  res.status(200).end();
+  const text = await work;
+  if (text && payload.response_url) await postToResponseUrl(payload.response_url, text);
+}
+
+/** What the person who acted reads: the new state, or what stopped the action. */
+async function outcome(id: string, done: string, act: () => Promise<TicketView>): Promise<string> {
+  try {
+    const ticket = await act();
+    const what = done === 'status' ? `is ${ticket.status}` : `${done} (now ${ticket.status})`;
+    return `Ticket ${id} ${what}, tier ${ticket.tier}, assignee ${ticket.assignee ?? 'nobody'}.`;
+  } catch (err) {
+    if (err instanceof HttpError) return `Ticket ${id}: ${err.message}`;
+    if (err instanceof WorkflowNotFoundError) return `Ticket ${id}: no such ticket.`;
+    webhookLog.error({ err, ticketId: id }, 'slack command failed');
+    return `Ticket ${id}: the desk could not do that just now; try again.`;
+  }
+}
+
+async function answerInTime(res: Response, work: Promise<string>, responseUrl: string | null): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ANSWER_BUDGET_MS.slack);
+  });
+  const text = await Promise.race([work, late]);
+  clearTimeout(timer);
+  if (text !== null) {
+    res.json({ response_type: 'ephemeral', text });
+    return;
+  }
+  res.json({ response_type: 'ephemeral', text: 'Working on it…' });
+  if (responseUrl) await postToResponseUrl(responseUrl, await work);
+}
+
+/** Slack's response_url takes a message for the person who acted (ephemeral) for 30 minutes. */
+async function postToResponseUrl(url: string, text: string): Promise<void> {
+  try {
+    const answer = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!answer.ok) webhookLog.warn({ status: answer.status }, 'slack response_url refused the answer');
+  } catch (err) {
+    webhookLog.warn({ err: String(err) }, 'could not post to the slack response_url');
+  }
+}
