@@ -55,6 +55,13 @@ function intakeSchema() {
       })
       .default({}),
     private: z.boolean().default(false),
+    // Where answers to the requester go back to: the Zendesk ticket or the Slack conversation.
+    origin: z
+      .discriminatedUnion('system', [
+        z.strictObject({ system: z.literal('zendesk'), ticketId: text(100) }),
+        z.strictObject({ system: z.literal('slack'), channel: text(100), threadTs: text(100).optional(), user: text(100) }),
+      ])
+      .optional(),
   });
 }
 

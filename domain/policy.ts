@@ -82,6 +82,8 @@ export interface Policy {
   reopenWindowMs: number;
   /** Who hears about a target at `warningShare` when the ticket has no assignee (default: #support-desk). */
   warningRecipients?: string[];
+  /** Private Slack channels a private ticket's desk notifications may go to (besides DMs). */
+  privateChannels?: string[];
   calendars: Record<string, BusinessCalendar>;
   escalationChains: Record<string, EscalationChain>;
   /** Policy per channel; channels not listed use `default`. */
@@ -165,6 +167,7 @@ export interface TicketPolicy {
   warningShare: number;
   reopenWindowMs: number;
   warningRecipients?: string[];
+  privateChannels?: string[];
   acknowledge: SlaTarget;
   resolve: Record<Tier, SlaTarget>;
   calendars: Record<string, BusinessCalendar>;
@@ -181,6 +184,7 @@ export function resolveTicketPolicy(policy: Policy, channel: Channel): TicketPol
     warningShare: policy.warningShare,
     reopenWindowMs: policy.reopenWindowMs,
     warningRecipients: policy.warningRecipients,
+    ...(policy.privateChannels ? { privateChannels: policy.privateChannels } : {}),
     acknowledge: own.acknowledge ?? base.acknowledge,
     resolve,
     calendars: policy.calendars,

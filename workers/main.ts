@@ -1,7 +1,7 @@
 // Worker entry point: connects to Temporal and PostgreSQL, migrates, and runs until SIGINT/SIGTERM.
 import { NativeConnection } from '@temporalio/worker';
-import { logIntegrations } from '../activities/integrations';
-import { LogNotifier } from '../activities/notifier';
+import { describeIntegrations, integrationsFromEnv } from '../activities/drivers';
+import { IntegrationNotifier } from '../activities/notifier';
 import { loadConfig } from '../config/env';
 import { logger } from '../config/logger';
 import { migrate } from '../db/migrations';
@@ -12,8 +12,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const pool = createPool(config.databaseUrl);
   await migrate(pool);
-  const notifier = new LogNotifier(logger);
-  const integrations = logIntegrations(logger);
+  // Credentials present → the real service; absent → the log driver (README, "Configuration").
+  const integrations = integrationsFromEnv(process.env, logger);
+  const notifier = new IntegrationNotifier(integrations, pool, logger);
   logger.info(
     {
       notifier: notifier.driver,
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
       pager: integrations.pager.driver,
       policy: config.policy.name,
     },
-    'integration drivers',
+    describeIntegrations(integrations),
   );
 
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
