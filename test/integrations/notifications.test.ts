@@ -1,0 +1,173 @@
+// A ticket's notifications through the worker with the real Slack and Zendesk drivers configured by
+// environment (only the base URLs point at local fakes), on the time-skipping server and PostgreSQL.
+import { randomBytes } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import pino from 'pino';
+import { integrationsFromEnv } from '../../activities/drivers';
+import { IntegrationNotifier } from '../../activities/notifier';
+import { DEFAULT_POLICY, resolveTicketPolicy, type Policy } from '../../domain/policy';
+import {
+  acknowledgeUpdate,
+  resolveUpdate,
+  ticketStateQuery,
+  ticketWorkflowId,
+  type TicketIntake,
+  type TicketView,
+} from '../../domain/ticket';
+import type { ticketWorkflow } from '../../workflows/ticket';
+import { createDeskWorker } from '../../workers/worker';
+import { eventually } from '../eventually';
+import { FakeSlack } from '../fakes/slack';
+import { FakeZendesk } from '../fakes/zendesk';
+import { createTestDatabase, type TestDatabase } from '../postgres';
+import { bundleWorkflows, timeSkippingEnvironment } from '../temporal';
+
+const H = 3_600_000;
+const taskQueue = 'notification-tests';
+
+let bundle: WorkflowBundle;
+let db: TestDatabase;
+let env: TestWorkflowEnvironment;
+let slack: FakeSlack;
+let zendesk: FakeZendesk;
+/** Everything the worker logged, to prove a private ticket's words stay out of it. */
+let logLines: string[];
+
+beforeAll(async () => {
+  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
+}, 120_000);
+afterAll(async () => {
+  await db?.drop();
+});
+
+/** A fresh time-skipping server and a worker configured like production, pointed at the fakes. */
+async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
+  [slack, zendesk] = await Promise.all([new FakeSlack().start(), new FakeZendesk().start()]);
+  env = await timeSkippingEnvironment();
+  logLines = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+  const integrations = integrationsFromEnv(
+    {
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_API_URL: slack.apiUrl,
+      ZENDESK_URL: zendesk.url,
+      ZENDESK_EMAIL: zendesk.email,
+      ZENDESK_API_TOKEN: zendesk.apiToken,
+    },
+    log,
+  );
+  try {
+    const worker = await createDeskWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      pool: db.pool,
+      notifier: new IntegrationNotifier(integrations, db.pool, log),
+      integrations,
+      workflowBundle: bundle,
+    });
+    return await worker.runUntil(fn);
+  } finally {
+    await env.teardown();
+    await Promise.all([slack.stop(), zendesk.stop()]);
+  }
+}
+
+async function fileTicket(overrides: Partial<TicketIntake>, policy: Policy = DEFAULT_POLICY): Promise<WorkflowHandle<typeof ticketWorkflow>> {
+  const ticket: TicketIntake = {
+    id: `t-${randomBytes(4).toString('hex')}`,
+    externalId: null,
+    channel: 'helpdesk',
+    tier: 1,
+    priority: 'normal',
+    subject: 'Cannot log in to the VPN',
+    description: 'Since this morning.',
+    requester: { name: 'Sam', email: 'sam@example.com' },
+    private: false,
+    ...overrides,
+  };
+  return env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
+    taskQueue,
+    workflowId: ticketWorkflowId(ticket.id),
+    args: [{ ticket, policy: resolveTicketPolicy(policy, ticket.channel) }],
+  });
+}
+
+const state = (h: WorkflowHandle): Promise<TicketView> => h.query(ticketStateQuery);
+
+describe('ticket notifications through the real drivers', () => {
+  test("a Zendesk ticket's warning reaches the desk's Slack channel and its acknowledgement is a public Zendesk comment", async () => {
+    await withWorker(async () => {
+      const helpdeskTicket = zendesk.addTicket('4242');
+      const h = await fileTicket({ origin: { system: 'zendesk', ticketId: '4242' } });
+
+      await env.sleep(3 * H + 1_000); // past 75 % of the 4 h acknowledgement target
+      await eventually(async () => slack.messages.length, (n) => n === 1);
+      expect(slack.messages).toEqual([
+        expect.objectContaining({ channel: '#support-desk', text: expect.stringContaining('left on the acknowledgement target') }),
+      ]);
+
+      await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'ana' }] });
+      expect(helpdeskTicket.comments).toEqual([
+        { id: expect.any(Number), body: 'We have your request "Cannot log in to the VPN" and are on it.', public: true },
+      ]);
+      expect(slack.messages).toHaveLength(1);
+    });
+  });
+
+  test('a private ticket never reaches a public channel: only DMs and the private channel the policy names', async () => {
+    const policy: Policy = { ...DEFAULT_POLICY, warningRecipients: ['#support-desk', '#desk-private'], privateChannels: ['#desk-private'] };
+    await withWorker(async () => {
+      const h = await fileTicket(
+        {
+          private: true,
+          subject: 'Salary slip shows the wrong IBAN',
+          origin: { system: 'slack', channel: '#general', threadTs: '1700000000.000100', user: 'U42' },
+        },
+        policy,
+      );
+
+      await env.sleep(3 * H + 1_000); // warning to #support-desk and #desk-private
+      await env.sleep(H); // breach: level 1 is #support-escalations
+      await eventually(() => state(h), (s) => s.escalations.length === 1);
+      await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'ana' }] });
+
+      const channels = slack.messages.map((m) => m.channel);
+      expect(channels).toEqual(['#desk-private', 'DU42']);
+      expect(slack.messages[1]!.text).toContain('Salary slip shows the wrong IBAN');
+      for (const m of slack.messages) expect(m.channel === '#desk-private' || m.channel.startsWith('D')).toBe(true);
+      // What was withheld is logged without the ticket's words.
+      expect(logLines.join('\n')).not.toContain('Salary slip');
+      expect(logLines.some((l) => l.includes('#support-escalations') && l.includes('[private]'))).toBe(true);
+    });
+  });
+
+  test('a notification Zendesk refuses (404) is recorded on the ticket and shown to operators, and the ticket goes on', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket({ origin: { system: 'zendesk', ticketId: '999' } });
+
+      const acknowledged = await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'ana' }] });
+      expect(acknowledged.status).toBe('acknowledged');
+      expect(acknowledged.integrationFailures).toEqual([
+        {
+          at: expect.any(Number),
+          kind: 'acknowledgement',
+          audience: 'requester',
+          system: 'Zendesk',
+          message: expect.stringMatching(/^Zendesk answered 404 .*ticket 999/),
+        },
+      ]);
+      expect(acknowledged.timeline.map((e) => e.event)).toContain('notification refused');
+      expect(zendesk.requests).toHaveLength(1); // not retried
+
+      const metadata = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toContain('Notifications refused (not retried): 1');
+
+      const resolved = await h.executeUpdate(resolveUpdate, { args: [{ by: 'ana', resolution: 'Reset the token.' }] });
+      expect(resolved.status).toBe('resolved');
+      expect(resolved.integrationFailures!.map((f) => f.kind)).toEqual(['acknowledgement', 'resolution', 'satisfaction-survey']);
+    });
+  });
+});
