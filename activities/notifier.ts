@@ -54,7 +54,7 @@ export class IntegrationNotifier implements Notifier {
     return routeNotification(n, {
       integrations: this.integrations,
       log: this.log,
-      once: (target, system, effect) => once(this.pool, `${n.idempotencyKey}→${target}`, system, effect),
+      once: (target, system, effect) => once(this.pool, `${n.idempotencyKey}:to:${target}`, system, effect),
     });
   }
 }

@@ -21,6 +21,14 @@ export function integrationsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Integr
   const zendeskToken = set('ZENDESK_API_TOKEN');
   const gitlabToken = set('GITLAB_TOKEN');
   const routingKey = set('PAGERDUTY_ROUTING_KEY');
+  const zendeskMissing = [
+    ['ZENDESK_URL', zendeskUrl],
+    ['ZENDESK_EMAIL', zendeskEmail],
+    ['ZENDESK_API_TOKEN', zendeskToken],
+  ].filter(([, value]) => !value);
+  if (zendeskMissing.length > 0 && zendeskMissing.length < 3) {
+    log.warn(`Zendesk stays on the log driver: set ${zendeskMissing.map(([name]) => name).join(' and ')} too`);
+  }
 
   return {
     chat: slackToken ? slackChat({ token: slackToken, apiUrl: set('SLACK_API_URL') ?? DEFAULT_SLACK_API_URL }) : fallback.chat,
