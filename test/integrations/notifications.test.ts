@@ -16,6 +16,8 @@ import {
   type TicketIntake,
   type TicketView,
 } from '../../domain/ticket';
+import type { AddressInfo } from 'node:net';
+import { createApp } from '../../api/app';
 import type { ticketWorkflow } from '../../workflows/ticket';
 import { createDeskWorker } from '../../workers/worker';
 import { eventually } from '../eventually';
@@ -168,6 +170,48 @@ describe('ticket notifications through the real drivers', () => {
       const resolved = await h.executeUpdate(resolveUpdate, { args: [{ by: 'ana', resolution: 'Reset the token.' }] });
       expect(resolved.status).toBe('resolved');
       expect(resolved.integrationFailures!.map((f) => f.kind)).toEqual(['acknowledgement', 'resolution', 'satisfaction-survey']);
+    });
+  });
+
+  test('POST /tickets carries the origin through, and an agent acknowledging through the API answers on the Zendesk ticket', async () => {
+    await withWorker(async () => {
+      const helpdeskTicket = zendesk.addTicket('777');
+      const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui' });
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      try {
+        const filed = await fetch(`${api}/tickets`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            externalId: `zd-777-${randomBytes(3).toString('hex')}`,
+            subject: 'Invoice missing',
+            origin: { system: 'zendesk', ticketId: '777' },
+          }),
+        });
+        expect(filed.status).toBe(201);
+        const { id } = (await filed.json()) as { id: string };
+        const acknowledged = await fetch(`${api}/tickets/${id}/acknowledge`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ by: 'ana' }),
+        });
+        expect(acknowledged.status).toBe(200);
+        expect(((await acknowledged.json()) as TicketView).ticket.origin).toEqual({ system: 'zendesk', ticketId: '777' });
+        expect(helpdeskTicket.comments.map((c) => [c.body, c.public])).toEqual([['We have your request "Invoice missing" and are on it.', true]]);
+
+        const invalid = await fetch(`${api}/tickets`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ subject: 'x', origin: { system: 'slack', channel: '#help' } }),
+        });
+        expect(invalid.status).toBe(400);
+        expect(JSON.stringify(await invalid.json())).toContain('origin');
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
   });
 });
