@@ -1,0 +1,252 @@
+// POST /webhooks/slack against the real API, the dev server and PostgreSQL: a DM to the bot opens a
+// private ticket, :escalate: escalates the ticket a message belongs to, /support and the buttons act.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { once } from '../../activities/effects';
+import { ticketIdFor } from '../../api/ticket';
+import { ticketWorkflowId } from '../../domain/ticket';
+import { eventually } from '../eventually';
+import { bundleWorkflows } from '../temporal';
+import { SECRETS, startWebhookDesk, type WebhookDesk } from './desk';
+import { slackHeaders } from './signing';
+
+let bundle: WorkflowBundle;
+let desk: WebhookDesk;
+/** Stands in for the response_url Slack gives with a command or a button click. */
+let responseUrl: { server: Server; url: string; answers: any[] };
+
+beforeAll(async () => {
+  bundle = await bundleWorkflows();
+  desk = await startWebhookDesk({ bundle });
+  const answers: any[] = [];
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      answers.push(JSON.parse(raw));
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  responseUrl = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/commands/1`, answers };
+}, 180_000);
+
+afterAll(async () => {
+  responseUrl?.server.close();
+  await desk?.stop();
+});
+
+let sequence = 0;
+const nextTs = () => `${1_800_000_000 + process.pid}.${String(++sequence).padStart(6, '0')}`;
+
+function signed(body: string, contentType = 'application/json', signedAt = Date.now()) {
+  return { 'content-type': contentType, ...slackHeaders(SECRETS.SLACK_SIGNING_SECRET, Buffer.from(body), signedAt) };
+}
+
+function sendEvent(event: Record<string, unknown>, eventId = `Ev${nextTs().replace('.', '')}`) {
+  const body = JSON.stringify({
+    token: 'deprecated-verification-token',
+    team_id: 'T0001',
+    api_app_id: 'A0001',
+    type: 'event_callback',
+    event_id: eventId,
+    event_time: Math.floor(Date.now() / 1000),
+    event,
+  });
+  return desk.post('/webhooks/slack', body, signed(body));
+}
+
+function directMessage(text: string, extra: Record<string, unknown> = {}) {
+  return { type: 'message', channel_type: 'im', channel: 'D0BOTDM01', user: 'U0SAM', text, ts: nextTs(), ...extra };
+}
+
+function slashCommand(text: string, user = 'alice') {
+  const body = new URLSearchParams({
+    token: 'deprecated-verification-token',
+    team_id: 'T0001',
+    channel_id: 'C0DESK',
+    user_id: 'U0ALICE',
+    user_name: user,
+    command: '/support',
+    text,
+    response_url: responseUrl.url,
+    trigger_id: `trig-${nextTs()}`,
+  }).toString();
+  return desk.post('/webhooks/slack', body, signed(body, 'application/x-www-form-urlencoded'));
+}
+
+async function fileTicket(subject = 'Laptop will not boot'): Promise<string> {
+  const res = await desk.post('/tickets', JSON.stringify({ subject, requester: { handle: 'U0SAM' } }));
+  return res.body.id;
+}
+
+test("Slack's URL verification challenge is echoed", async () => {
+  const body = JSON.stringify({ token: 'x', challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+  const res = await desk.post('/webhooks/slack', body, signed(body));
+  expect(res).toEqual({ status: 200, body: { challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' } });
+});
+
+test('a direct message to the bot opens a private Slack ticket that remembers the conversation', async () => {
+  const message = directMessage('My payslip shows the wrong bank account\nIt is IBAN NL00 BANK 0123 4567 89');
+  const res = await sendEvent(message);
+  expect(res.status).toBe(200);
+  const id = ticketIdFor('slack', `${message.channel}:${message.ts}`);
+  const ticket = await desk.ticket(id);
+  expect(ticket.ticket).toMatchObject({
+    channel: 'slack',
+    private: true,
+    subject: 'My payslip shows the wrong bank account',
+    requester: { handle: 'U0SAM' },
+    origin: { system: 'slack', channel: 'D0BOTDM01', threadTs: message.ts, user: 'U0SAM' },
+  });
+});
+
+test("the bot's own messages and edits in a DM open nothing", async () => {
+  const fromBot = directMessage('We have your request', { bot_id: 'B0BOT' });
+  const edited = directMessage('edited text', { subtype: 'message_changed' });
+  expect((await sendEvent(fromBot)).status).toBe(200);
+  expect((await sendEvent(edited)).status).toBe(200);
+  expect(await desk.exists(ticketWorkflowId(ticketIdFor('slack', `${fromBot.channel}:${fromBot.ts}`)))).toBe(false);
+  expect(await desk.exists(ticketWorkflowId(ticketIdFor('slack', `${edited.channel}:${edited.ts}`)))).toBe(false);
+});
+
+test("a reply in the ticket's DM thread is the requester's reply; the same event twice is one reply", async () => {
+  const opening = directMessage('Cannot open the expenses tool');
+  await sendEvent(opening);
+  const id = ticketIdFor('slack', `${opening.channel}:${opening.ts}`);
+  const reply = directMessage('Here is a screenshot', { thread_ts: opening.ts });
+  const eventId = `EvReply${sequence}`;
+  expect(await sendEvent(reply, eventId)).toMatchObject({ status: 200, body: { ok: true } });
+  expect(await sendEvent(reply, eventId)).toMatchObject({ status: 200, body: { duplicate: true } });
+  await eventually(() => desk.ticket(id), (t) => t.timeline.some((e) => e.event === 'requester replied'));
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect((await desk.ticket(id)).timeline.filter((e) => e.event === 'requester replied')).toHaveLength(1);
+});
+
+test(':escalate: on a message the desk posted about a ticket escalates that ticket, once per delivery', async () => {
+  const id = await fileTicket();
+  // What the Slack notifier keeps when it posts about the ticket: Slack's channel and ts, under a
+  // key that starts with the workflow id (activities/notifier.ts, through once()).
+  await once(desk.db.pool, `${ticketWorkflowId(id)}:warning:acknowledge:0→#support-desk`, 'chat', async () => ({
+    channel: 'C0DESK',
+    ts: '1800000000.999001',
+  }));
+  const reaction = {
+    type: 'reaction_added',
+    user: 'U0LEAD',
+    reaction: 'escalate',
+    item_user: 'U0BOT',
+    item: { type: 'message', channel: 'C0DESK', ts: '1800000000.999001' },
+    event_ts: nextTs(),
+  };
+  expect((await sendEvent(reaction, 'EvEscalate1')).status).toBe(200);
+  expect((await sendEvent(reaction, 'EvEscalate1')).body).toMatchObject({ duplicate: true });
+
+  const ticket = await eventually(() => desk.ticket(id), (t) => t.escalations.length > 0);
+  expect(ticket.escalations).toEqual([expect.objectContaining({ sla: 'resolution', level: 1, manual: true })]);
+  expect(ticket.timeline).toContainEqual(
+    expect.objectContaining({ event: 'escalated by an agent', by: 'U0LEAD', note: 'the :escalate: reaction in Slack' }),
+  );
+});
+
+test('POST /tickets/:id/escalate is the same action; a resolved ticket refuses it with 409', async () => {
+  const id = await fileTicket();
+  const escalated = await desk.post(`/tickets/${id}/escalate`, JSON.stringify({ by: 'alice', reason: 'VIP customer' }));
+  expect(escalated.status).toBe(200);
+  expect(escalated.body.escalations).toEqual([expect.objectContaining({ level: 1, manual: true, notified: ['#support-escalations'] })]);
+  expect((await desk.post(`/tickets/${id}/escalate`, JSON.stringify({ by: 'alice', reason: 'again' }))).body.error).toMatch(
+    /already escalating \(level 1\)/,
+  );
+  expect((await desk.post(`/tickets/${id}/escalate`, JSON.stringify({ by: 'alice' }))).status).toBe(400);
+
+  const other = await fileTicket();
+  await desk.post(`/tickets/${other}/resolve`, JSON.stringify({ by: 'alice', resolution: 'Done.' }));
+  const refused = await desk.post(`/tickets/${other}/escalate`, JSON.stringify({ by: 'alice', reason: 'too late' }));
+  expect(refused).toMatchObject({ status: 409, body: { error: expect.stringMatching(/resolved/) } });
+});
+
+test('other reactions, and :escalate: on a message of no ticket, change nothing', async () => {
+  const id = await fileTicket();
+  await once(desk.db.pool, `${ticketWorkflowId(id)}:warning:acknowledge:0→#support-desk`, 'chat', async () => ({
+    channel: 'C0DESK',
+    ts: '1800000000.999002',
+  }));
+  const thumbsUp = { type: 'reaction_added', user: 'U0LEAD', reaction: '+1', item: { type: 'message', channel: 'C0DESK', ts: '1800000000.999002' } };
+  const elsewhere = { type: 'reaction_added', user: 'U0LEAD', reaction: 'escalate', item: { type: 'message', channel: 'C0RANDOM', ts: '1.2' } };
+  expect((await sendEvent(thumbsUp)).status).toBe(200);
+  expect((await sendEvent(elsewhere)).status).toBe(200);
+  expect((await desk.ticket(id)).escalations).toEqual([]);
+});
+
+test('/support ack acknowledges the ticket and answers the agent privately', async () => {
+  const id = await fileTicket();
+  const res = await slashCommand(`ack ${id}`);
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({ response_type: 'ephemeral', text: expect.stringContaining(`Ticket ${id} acknowledged`) });
+  const ticket = await desk.ticket(id);
+  expect(ticket.status).toBe('acknowledged');
+  expect(ticket.timeline).toContainEqual(expect.objectContaining({ event: 'acknowledged', by: 'alice' }));
+
+  // A second ack is refused by the ticket itself, and the agent is told why.
+  expect((await slashCommand(`ack ${id}`)).body.text).toMatch(/already acknowledged/);
+});
+
+test('/support resolve and /support status', async () => {
+  const id = await fileTicket();
+  const resolved = await slashCommand(`resolve ${id} Replaced the battery; it boots again.`);
+  expect(resolved.body.text).toContain(`Ticket ${id} resolved`);
+  const ticket = await desk.ticket(id);
+  expect(ticket).toMatchObject({ status: 'resolved', resolution: 'Replaced the battery; it boots again.' });
+  expect((await slashCommand(`status ${id}`)).body.text).toBe(`Ticket ${id} is resolved, tier 1, assignee nobody.`);
+  expect((await slashCommand(`resolve ${id}`)).body.text).toMatch(/Say how it was resolved/);
+  expect((await slashCommand('status tk-does-not-exist')).body.text).toMatch(/no such ticket|no ticket/);
+  expect((await slashCommand('dance')).body.text).toMatch(/^Usage/);
+});
+
+test('the ticket_ack button acknowledges and the result goes to the response_url', async () => {
+  const id = await fileTicket();
+  const payload = {
+    type: 'block_actions',
+    user: { id: 'U0BOB', username: 'bob' },
+    trigger_id: `trig-${nextTs()}`,
+    response_url: responseUrl.url,
+    actions: [{ action_id: 'ticket_ack', block_id: 'b1', value: id, type: 'button', action_ts: nextTs() }],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const res = await desk.post('/webhooks/slack', body, signed(body, 'application/x-www-form-urlencoded'));
+  expect(res.status).toBe(200);
+  const answer = await eventually(
+    async () => responseUrl.answers.find((a) => String(a.text).includes(id)),
+    (a) => a !== undefined,
+  );
+  expect(answer).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining(`Ticket ${id} acknowledged`) });
+  expect((await desk.ticket(id)).timeline).toContainEqual(expect.objectContaining({ event: 'acknowledged', by: 'bob' }));
+});
+
+describe('a request Slack did not sign is refused with 401 and touches nothing', () => {
+  test.each([
+    ['forged', (body: string) => ({ 'content-type': 'application/json', ...slackHeaders('another-secret', Buffer.from(body)) })],
+    ['stale (6 minutes old)', (body: string) => signed(body, 'application/json', Date.now() - 6 * 60_000)],
+    ['missing', () => ({ 'content-type': 'application/json' })],
+  ])('%s', async (_what, headers) => {
+    const message = directMessage('Please reset my password');
+    const eventId = `EvUnsigned${sequence}`;
+    const body = JSON.stringify({ type: 'event_callback', event_id: eventId, event: message });
+    const res = await desk.post('/webhooks/slack', body, headers(body));
+    expect(res.status).toBe(401);
+    expect(await desk.exists(ticketWorkflowId(ticketIdFor('slack', `${message.channel}:${message.ts}`)))).toBe(false);
+    expect((await desk.deliveries()).map((d) => d.delivery_id)).not.toContain(eventId);
+  });
+
+  test('a forged slash command acknowledges nothing', async () => {
+    const id = await fileTicket();
+    const body = new URLSearchParams({ command: '/support', text: `ack ${id}`, user_name: 'mallory' }).toString();
+    const res = await desk.post('/webhooks/slack', body, {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...slackHeaders('guessed-secret', Buffer.from(body)),
+    });
+    expect(res.status).toBe(401);
+    expect((await desk.ticket(id)).status).toBe('open');
+  });
+});
