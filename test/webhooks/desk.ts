@@ -40,7 +40,8 @@ export interface WebhookDesk {
 }
 
 export interface DeskOptions {
-  bundle: WorkflowBundle;
+  /** The workflows bundle for the desk worker (not needed with noWorker). */
+  bundle?: WorkflowBundle;
   policy?: Policy;
   integrations?: Integrations;
   notifier?: Notifier;
@@ -56,6 +57,7 @@ export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> 
   let worker: Worker | null = null;
   let running: Promise<void> | null = null;
   if (!opts.noWorker) {
+    if (!opts.bundle) throw new Error('startWebhookDesk needs the workflows bundle to run the desk worker');
     worker = await createDeskWorker({
       connection: env.nativeConnection,
       namespace: 'default',

@@ -1,0 +1,23 @@
+// A stand-in for the incident workflow in the PagerDuty webhook test: it keeps every page signal it
+// receives, by the names and shapes the incident workflow defines (pageAcknowledged, pageResolved).
+import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+
+export interface ReceivedPageSignal {
+  name: string;
+  args: { by: string; source: string; resolution?: string };
+}
+
+export const receivedQuery = defineQuery<ReceivedPageSignal[]>('received');
+
+export async function incidentStandIn(): Promise<void> {
+  const received: ReceivedPageSignal[] = [];
+  for (const name of ['pageAcknowledged', 'pageResolved']) {
+    setHandler(defineSignal<[ReceivedPageSignal['args']]>(name), (args) => {
+      received.push({ name, args });
+    });
+  }
+  setHandler(receivedQuery, () => received);
+  await condition(() => received.some((s) => s.name === 'pageResolved'));
+  // Stay open a moment so a duplicate (if any were sent) would be counted.
+  await condition(() => false, '5 seconds');
+}
