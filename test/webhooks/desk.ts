@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundle } from '@temporalio/worker';
+import type { Pool } from 'pg';
 import pino from 'pino';
 import { logIntegrations, type Integrations } from '../../activities/integrations';
 import { LogNotifier, type Notifier } from '../../activities/notifier';
@@ -44,7 +45,8 @@ export interface DeskOptions {
   bundle?: WorkflowBundle;
   policy?: Policy;
   integrations?: Integrations;
-  notifier?: Notifier;
+  /** The notifier, built on the test database (the integration notifier keeps its effects there). */
+  notifier?: (pool: Pool) => Notifier;
   /** Variables to leave unset (to see the 503). */
   unset?: Array<keyof typeof SECRETS>;
   /** Run no desk worker (a test brings its own). */
@@ -63,7 +65,7 @@ export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> 
       namespace: 'default',
       taskQueue,
       pool: db.pool,
-      notifier: opts.notifier ?? new LogNotifier(quiet),
+      notifier: opts.notifier?.(db.pool) ?? new LogNotifier(quiet),
       integrations: opts.integrations ?? logIntegrations(quiet),
       workflowBundle: opts.bundle,
     });
