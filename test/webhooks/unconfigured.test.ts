@@ -39,5 +39,5 @@ test.each([
     body: '{"type":"event_callback"}',
   });
   expect(res.status).toBe(503);
-  expect((await res.json()).error).toBe(`this webhook is not configured: set ${variable} to the secret the sender signs with`);
+  expect(((await res.json()) as { error: string }).error).toBe(`this webhook is not configured: set ${variable} to the secret the sender signs with`);
 });
