@@ -128,7 +128,7 @@ test(':escalate: on a message the desk posted about a ticket escalates that tick
   const id = await fileTicket();
   // What the Slack notifier keeps when it posts about the ticket: Slack's channel and ts, under a
   // key that starts with the workflow id (activities/notifier.ts, through once()).
-  await once(desk.db.pool, `${ticketWorkflowId(id)}:warning:acknowledge:0→#support-desk`, 'chat', async () => ({
+  await once(desk.db.pool, `${ticketWorkflowId(id)}:warning:acknowledge:0:to:slack:#support-desk`, 'chat', async () => ({
     channel: 'C0DESK',
     ts: '1800000000.999001',
   }));
@@ -168,7 +168,7 @@ test('POST /tickets/:id/escalate is the same action; a resolved ticket refuses i
 
 test('other reactions, and :escalate: on a message of no ticket, change nothing', async () => {
   const id = await fileTicket();
-  await once(desk.db.pool, `${ticketWorkflowId(id)}:warning:acknowledge:0→#support-desk`, 'chat', async () => ({
+  await once(desk.db.pool, `${ticketWorkflowId(id)}:warning:acknowledge:0:to:slack:#support-desk`, 'chat', async () => ({
     channel: 'C0DESK',
     ts: '1800000000.999002',
   }));
