@@ -1,0 +1,267 @@
+// The emergency incident's timing on the time-skipping test server: the 5-minute acknowledgement and
+// the second level, one acknowledgement from two sources, crisis mode, resolution and its follow-up.
+// Activities are the real ones on PostgreSQL with the log drivers; effects are counted in external_effects.
+import { randomBytes } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import pino from 'pino';
+import { logIntegrations } from '../activities/integrations';
+import { LogNotifier } from '../activities/notifier';
+import {
+  acknowledgeIncidentUpdate,
+  closeFollowUpUpdate,
+  declareCrisisUpdate,
+  followUpClosedSignal,
+  incidentStateQuery,
+  incidentWorkflowId,
+  pageAcknowledgedSignal,
+  pageResolvedSignal,
+  resolveIncidentUpdate,
+  resolveIncidentPolicy,
+  type IncidentIntake,
+  type IncidentView,
+} from '../domain/incident';
+import { DEFAULT_POLICY } from '../domain/policy';
+import { eventually } from '../test/eventually';
+import { createTestDatabase, type TestDatabase } from '../test/postgres';
+import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
+import { createDeskWorker } from '../workers/worker';
+import type { incidentWorkflow } from './incident';
+
+const S = 1_000;
+const M = 60_000;
+const H = 60 * M;
+const D = 24 * H;
+const taskQueue = 'incident-tests';
+const CHANNELS = DEFAULT_POLICY.incident!.crisis.announceChannels;
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+/** A fresh time-skipping server per test: it stops skipping time after a signal or a rejected update. */
+async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
+  env = await timeSkippingEnvironment();
+  try {
+    const worker = await createDeskWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      pool: db.pool,
+      notifier: new LogNotifier(pino({ level: 'silent' })),
+      integrations: logIntegrations(pino({ level: 'silent' })),
+      workflowBundle: bundle,
+    });
+    return await worker.runUntil(fn);
+  } finally {
+    await env.teardown();
+  }
+}
+
+async function raiseIncident(overrides: Partial<IncidentIntake> = {}): Promise<WorkflowHandle<typeof incidentWorkflow>> {
+  const incident: IncidentIntake = {
+    id: `in-${randomBytes(4).toString('hex')}`,
+    externalId: null,
+    title: 'Customer instance down',
+    description: 'The customer cannot reach their instance at all.',
+    severity: 'critical',
+    customerTicketId: 'zendesk-5150',
+    deskTicketId: null,
+    ...overrides,
+  };
+  return env.client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
+    taskQueue,
+    workflowId: incidentWorkflowId(incident.id),
+    args: [{ incident, policy: resolveIncidentPolicy(DEFAULT_POLICY) }],
+  });
+}
+
+const state = (h: WorkflowHandle): Promise<IncidentView> => h.query(incidentStateQuery);
+
+/** External effects done for a workflow whose key (after `<workflowId>:`) starts with `step`. */
+async function effects(h: WorkflowHandle, step: string): Promise<string[]> {
+  const { rows } = await db.pool.query<{ idempotency_key: string }>(
+    'SELECT idempotency_key FROM external_effects WHERE starts_with(idempotency_key, $1) ORDER BY created_at',
+    [`${h.workflowId}:${step}`],
+  );
+  return rows.map((r) => r.idempotency_key.slice(h.workflowId.length + 1));
+}
+
+describe('paging and the 5-minute acknowledgement', () => {
+  it('an unacknowledged emergency pages the second level at exactly 5 minutes, not before', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      const raised = await eventually(() => state(h), (s) => s.pages.length === 1);
+      expect(raised.pages[0]).toMatchObject({ level: 1, notified: ['oncall-primary'], reason: 'paging chain' });
+      expect(raised.acknowledgeDueAt).toBe(raised.createdAt + 5 * M);
+      expect(await effects(h, 'page:')).toEqual(['page:1:1:oncall-primary']);
+
+      await env.sleep(5 * M - S); // 4:59
+      const before = await state(h);
+      expect(before.pages).toHaveLength(1);
+      expect(before.level).toBe(1);
+      expect(await effects(h, 'page:')).toHaveLength(1);
+
+      await env.sleep(S); // 5:00
+      const paged = await eventually(() => state(h), (s) => s.pages.length === 2);
+      expect(paged.pages[1]).toMatchObject({ level: 2, repeat: 1, notified: ['oncall-secondary'] });
+      expect(paged.pages[1]!.at - paged.createdAt).toBeGreaterThanOrEqual(5 * M);
+      expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(5 * M + S);
+      expect(paged.level).toBe(2);
+      expect(paged.breached).toBe(true);
+      expect(await effects(h, 'page:')).toEqual(['page:1:1:oncall-primary', 'page:2:1:oncall-secondary']);
+
+      // Level 2 is paged again 5 minutes later (it has 3 pages), not sooner.
+      await env.sleep(5 * M - S);
+      expect((await state(h)).pages).toHaveLength(2);
+      await env.sleep(S);
+      const again = await eventually(() => state(h), (s) => s.pages.length === 3);
+      expect(again.pages[2]).toMatchObject({ level: 2, repeat: 2 });
+    });
+  });
+
+  it('an emergency acknowledged at 4:59 never pages the second level, and the customer hears who handles it', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await env.sleep(5 * M - S);
+      const acked = await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      expect(acked).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'alice', acknowledgedVia: 'api', alreadyAcknowledged: false });
+      expect(acked.breached).toBe(false);
+
+      await env.sleep(50 * M); // far past every step of the chain, short of the one-hour crisis
+      const s = await state(h);
+      expect(s.pages).toHaveLength(1);
+      expect(s.level).toBe(1);
+      expect(s.crisis).toBeNull();
+      expect(await effects(h, 'page')).toEqual(['page:1:1:oncall-primary', 'page-acknowledged']);
+      expect(await effects(h, 'customer-told-who-handles-it')).toHaveLength(1);
+    });
+  });
+
+  it('an acknowledgement from the paging service and one from an agent at the same moment count once', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await eventually(() => state(h), (s) => s.pages.length === 1);
+      const [, answer] = await Promise.all([
+        h.signal(pageAcknowledgedSignal, { by: 'bob', source: 'pagerduty' }),
+        h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] }),
+      ]);
+      expect(answer.status).toBe('acknowledged');
+      const s = await eventually(() => effects(h, 'customer-told'), (e) => e.length > 0).then(() => state(h));
+      expect(s.timeline.filter((e) => e.event === 'acknowledged')).toHaveLength(1);
+      // Whoever came second got the state back, told it was already acknowledged.
+      expect(answer.alreadyAcknowledged).toBe(s.acknowledgedVia !== 'api');
+      expect(await effects(h, 'page-acknowledged')).toHaveLength(1);
+      expect(await effects(h, 'customer-told-who-handles-it')).toHaveLength(1);
+
+      const late = await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'carol' }] });
+      expect(late.alreadyAcknowledged).toBe(true);
+      expect(late.acknowledgedBy).toBe(s.acknowledgedBy);
+    });
+  });
+});
+
+describe('crisis', () => {
+  it('an incident open for one hour becomes a crisis: level 2, one document, one announcement per channel, status updates every 30 minutes', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      await env.sleep(H - S);
+      expect((await state(h)).crisis).toBeNull();
+
+      await env.sleep(S);
+      const crisis = await eventually(() => state(h), (s) => s.announcements.length === CHANNELS.length);
+      expect(crisis.crisis).toMatchObject({ by: 'system', reason: 'still open after 1h' });
+      expect(crisis.crisis!.at - crisis.createdAt).toBeGreaterThanOrEqual(H);
+      expect(crisis.crisis!.at - crisis.createdAt).toBeLessThan(H + S);
+      expect(crisis.level).toBe(2);
+      expect(crisis.pages.at(-1)).toMatchObject({ level: 2, reason: 'crisis', notified: ['oncall-secondary'] });
+      expect(crisis.document?.webUrl).toMatch(/support\/incidents/);
+
+      await env.sleep(65 * M); // two status updates
+      const later = await eventually(() => state(h), (s) => s.statusUpdates === 2);
+      expect(later.statusUpdates).toBe(2);
+      expect(await effects(h, 'crisis-document')).toHaveLength(1);
+      expect((await effects(h, 'announce:')).sort()).toEqual(CHANNELS.map((c) => `announce:${c}`).sort());
+      expect(await effects(h, 'status-update:1:')).toHaveLength(CHANNELS.length);
+      expect(await effects(h, 'status-update:2:')).toHaveLength(CHANNELS.length);
+      expect(await effects(h, 'page:crisis:')).toEqual(['page:crisis:2:1:oncall-secondary']);
+    });
+  });
+
+  it('an agent declares a crisis: the update answers with the document and the announcements in place', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      const declared = await h.executeUpdate(declareCrisisUpdate, {
+        args: [{ by: 'alice', reason: 'possible data loss; unable to help' }],
+      });
+      expect(declared.crisis).toMatchObject({ by: 'alice', reason: 'possible data loss; unable to help' });
+      expect(declared.document).not.toBeNull();
+      expect(declared.announcements.map((a) => a.channel)).toEqual(CHANNELS);
+      expect(declared.level).toBe(2);
+
+      await env.sleep(2 * H); // the one-hour rule does not declare it again
+      expect(await effects(h, 'crisis-document')).toHaveLength(1);
+      expect(await effects(h, 'announce:')).toHaveLength(CHANNELS.length);
+
+      const again = h.executeUpdate(declareCrisisUpdate, { args: [{ by: 'bob', reason: 'still down' }] });
+      await expect(again).rejects.toMatchObject({ cause: { message: /already a crisis/ } });
+    });
+  });
+});
+
+describe('resolution and follow-up', () => {
+  it('resolution opens the follow-up task, hands off to the people involved, and reminds daily until the follow-up is closed', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      const resolved = await h.executeUpdate(resolveIncidentUpdate, {
+        args: [{ by: 'alice', resolution: 'Restarted the database primary.' }],
+      });
+      expect(resolved.status).toBe('resolved');
+      expect(resolved.followUp).toMatchObject({ closedAt: null, reminders: 0 });
+      expect(resolved.followUp!.webUrl).toMatch(/support\/docs/);
+      expect(await effects(h, 'page-resolved')).toHaveLength(1);
+      expect(await effects(h, 'customer-told-resolved')).toHaveLength(1);
+      expect(await effects(h, 'follow-up')).toEqual(['follow-up']);
+      expect(await effects(h, 'hand-off:')).toEqual(['hand-off:alice']);
+
+      await env.sleep(D - S);
+      expect((await state(h)).followUp!.reminders).toBe(0);
+      await env.sleep(S);
+      await eventually(() => state(h), (s) => s.followUp!.reminders === 1);
+      await env.sleep(D);
+      const reminded = await eventually(() => state(h), (s) => s.followUp!.reminders === 2);
+      expect(reminded.followUp!.reminders).toBe(2);
+      expect(await effects(h, 'follow-up-reminder:')).toHaveLength(2);
+
+      const closed = await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
+      expect(closed.status).toBe('closed');
+      expect((await h.result()).followUp!.closedAt).not.toBeNull();
+      expect(await effects(h, 'follow-up-reminder:')).toHaveLength(2);
+    });
+  });
+
+  it('the paging service can resolve it and the tracker can close the follow-up (signals)', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident({ customerTicketId: null });
+      await eventually(() => state(h), (s) => s.pages.length === 1);
+      await h.signal(pageResolvedSignal, { by: 'bob', source: 'pagerduty' });
+      const resolved = await eventually(() => state(h), (s) => s.followUp !== null);
+      expect(resolved).toMatchObject({ status: 'resolved', resolvedBy: 'bob', resolution: 'resolved in pagerduty' });
+      expect(await effects(h, 'customer-told')).toEqual([]);
+      await h.signal(followUpClosedSignal, { by: 'bob', source: 'gitlab' });
+      expect((await h.result()).status).toBe('closed');
+    });
+  });
+});

@@ -1,0 +1,650 @@
+// An emergency incident as a durable workflow: page the on-call, climb the paging chain until someone
+// acknowledges, crisis mode (shared document, announcements, status updates), resolution and follow-up.
+// Handlers only change the state; the main loop carries out every external effect, once.
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { IncidentActivities } from '../activities/incident';
+import {
+  acknowledgeIncidentUpdate,
+  addResponderUpdate,
+  closeFollowUpUpdate,
+  declareCrisisUpdate,
+  followUpClosedSignal,
+  incidentStateQuery,
+  pageAcknowledgedSignal,
+  pageResolvedSignal,
+  resolveIncidentUpdate,
+  type IncidentIntake,
+  type IncidentProjection,
+  type IncidentState,
+  type IncidentView,
+  type IncidentWorkflowInput,
+  type PageStep,
+} from '../domain/incident';
+import { DESK_CRISIS, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '../domain/search-attributes';
+import { ACTION_NOT_ALLOWED } from '../domain/ticket';
+import { formatDuration } from '../domain/format';
+
+const OPTIONS: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+};
+const activities = proxyActivities<IncidentActivities>(OPTIONS);
+/** Activity options with the summary operators see in the UI ("page level 2 → oncall-secondary"). */
+const summarised = (summary: string): ActivityOptions => ({ ...OPTIONS, summary });
+
+const MAX_HISTORY_EVENTS = 5_000;
+
+export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentView> {
+  const { incident, policy } = input;
+  const chain = policy.pagingChain;
+  const state: IncidentState = input.carried ?? openIncident(incident, Date.now());
+  const workflowId = workflowInfo().workflowId;
+  // The PagerDuty dedup key is the workflow id, so a PagerDuty webhook finds this workflow.
+  const dedupKey = workflowId;
+  const historyLimit = input.continueAsNewAfterEvents ?? MAX_HISTORY_EVENTS;
+
+  // ---- reading the state ----------------------------------------------------------------------
+
+  const isOpen = (): boolean => state.status === 'triggered' || state.status === 'acknowledged';
+  const acknowledgeDueAt = (): number => state.createdAt + policy.acknowledgeWithinMs;
+  const isBreached = (now: number): boolean =>
+    state.acknowledgedAt !== null ? state.acknowledgedAt > acknowledgeDueAt() : isOpen() && now >= acknowledgeDueAt();
+
+  function view(): IncidentView {
+    const { done: _done, ...rest } = state;
+    const now = Date.now();
+    return {
+      ...rest,
+      id: incident.id,
+      workflowId,
+      acknowledgeDueAt: state.acknowledgedAt === null && state.status === 'triggered' ? acknowledgeDueAt() : null,
+      breached: isBreached(now),
+      escalationMode: policy.escalationMode,
+    };
+  }
+
+  // ---- changing the state (handlers and the loop) ---------------------------------------------
+
+  /** Set by a handler's change; the main loop runs a pass for it. */
+  let dirty = false;
+  /** The main loop is carrying out what is due (activities may be in flight). */
+  let passRunning = false;
+
+  function record(event: string, by?: string, note?: string): void {
+    state.version += 1;
+    state.timeline.push({ at: Date.now(), event, ...(by ? { by } : {}), ...(note ? { note } : {}) });
+  }
+
+  function changed(): void {
+    dirty = true;
+  }
+
+  /** An update answers once the main loop has carried out every change so far (its own included). */
+  async function settled(): Promise<void> {
+    await condition(() => !dirty && !passRunning);
+  }
+
+  function addResponder(person: string): void {
+    if (!state.responders.includes(person)) state.responders.push(person);
+  }
+
+  /** Whichever comes first (the API or the paging service) acknowledges; the other is a no-op. */
+  function acknowledge(by: string, via: string): boolean {
+    if (state.acknowledgedAt !== null || !isOpen()) return false;
+    state.acknowledgedAt = Date.now();
+    state.acknowledgedBy = by;
+    state.acknowledgedVia = via;
+    state.status = 'acknowledged';
+    state.paging.nextAt = null;
+    addResponder(by);
+    record('acknowledged', by, `via ${via}`);
+    return true;
+  }
+
+  function declareCrisis(by: string, reason: string): void {
+    if (state.crisis || !isOpen()) return;
+    state.crisis = { at: Date.now(), by, reason };
+    record('crisis declared', by, reason);
+  }
+
+  function resolve(by: string, resolution: string, via: string): boolean {
+    if (!isOpen()) return false;
+    state.status = 'resolved';
+    state.resolvedAt = Date.now();
+    state.resolvedBy = by;
+    state.resolution = resolution;
+    state.paging.nextAt = null;
+    record('resolved', by, `${resolution} (via ${via})`);
+    return true;
+  }
+
+  function closeFollowUp(by: string, via: string): boolean {
+    if (state.status !== 'resolved' || !state.followUp || state.followUp.closedAt !== null) return false;
+    const now = Date.now();
+    state.followUp.closedAt = now;
+    state.status = 'closed';
+    state.closedAt = now;
+    record('follow-up closed', by, `via ${via}`);
+    return true;
+  }
+
+  // ---- external effects, each once (state.done) and idempotent (the activity's key) -------------
+
+  const key = (step: string): string => `${workflowId}:${step}`;
+
+  async function once(step: string, effect: () => Promise<void>): Promise<void> {
+    if (state.done.includes(step)) return;
+    await effect();
+    state.done.push(step);
+  }
+
+  /** Pages every target of a level of the paging chain. */
+  async function pageLevel(levelIndex: number, repeat: number, reason: PageStep['reason']): Promise<void> {
+    const level = chain[levelIndex]!;
+    const step: PageStep = { level: levelIndex + 1, repeat, notified: level.notify, at: Date.now(), reason };
+    state.pages.push(step);
+    state.level = Math.max(state.level, step.level);
+    record(`paged level ${step.level}`, 'system', `${level.notify.join(', ')}${repeat > 1 ? ` (page ${repeat})` : ''}; ${reason}`);
+    for (const target of level.notify) {
+      await activities.pageOnCall.executeWithOptions(summarised(`page level ${step.level} → ${target}`), [
+        {
+          idempotencyKey: key(`page:${reason === 'crisis' ? 'crisis:' : ''}${step.level}:${repeat}:${target}`),
+          dedupKey,
+          target,
+          summary: `Emergency: ${incident.title}`,
+          severity: incident.severity,
+          details: { incident: incident.id, level: step.level, repeat, customerTicket: incident.customerTicketId },
+        },
+      ]);
+    }
+  }
+
+  /** Level 1 at once; in `engine` mode the next step of the chain whenever one falls due. */
+  async function pageDueLevels(now: number): Promise<void> {
+    if (state.status !== 'triggered') return;
+    const paging = state.paging;
+    if (state.pages.length === 0) {
+      paging.nextAt = policy.escalationMode === 'engine' ? state.createdAt + chain[0]!.waitMs : null;
+      await pageLevel(0, 1, 'paging chain');
+      return;
+    }
+    if (paging.nextAt === null || now < paging.nextAt) return;
+    const current = chain[paging.levelIndex];
+    if (current && paging.repeat < current.repeats) paging.repeat += 1;
+    else {
+      paging.levelIndex += 1;
+      paging.repeat = 1;
+    }
+    const next = chain[paging.levelIndex];
+    if (!next) {
+      paging.nextAt = null;
+      record('paging chain ended', 'system', 'nobody acknowledged');
+      return;
+    }
+    // From the moment it was due, not from when the worker got to it: the chain keeps its rhythm.
+    paging.nextAt += next.waitMs;
+    await pageLevel(paging.levelIndex, paging.repeat, 'paging chain');
+  }
+
+  async function acknowledgementEffects(): Promise<void> {
+    if (state.acknowledgedAt === null) return;
+    // Harmless when PagerDuty itself reported it: acknowledging an acknowledged incident changes nothing.
+    await once('page-acknowledged', () =>
+      activities.acknowledgePage.executeWithOptions(summarised('acknowledge the page'), [
+        { idempotencyKey: key('page-acknowledged'), dedupKey },
+      ]),
+    );
+    const ticketId = incident.customerTicketId;
+    if (ticketId) {
+      await once('customer-told-who-handles-it', async () => {
+        await activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer who handles it'), [
+          {
+            idempotencyKey: key('customer-told-who-handles-it'),
+            ticketId,
+            body:
+              `${state.acknowledgedBy} from our on-call team is handling your emergency now. ` +
+              'What is the best way to reach you right away (phone number, video call link or chat)?',
+          },
+        ]);
+      });
+    }
+  }
+
+  function crisisIsDue(now: number): string | null {
+    if (!isOpen() || state.crisis) return null;
+    if (now >= state.createdAt + policy.crisis.afterOpenMs) {
+      return `still open after ${formatDuration(policy.crisis.afterOpenMs)}`;
+    }
+    if (state.responders.length > policy.crisis.maxResponders) {
+      return `${state.responders.length} responders (more than ${policy.crisis.maxResponders})`;
+    }
+    return null;
+  }
+
+  async function crisisEffects(now: number): Promise<void> {
+    const crisis = state.crisis;
+    if (!crisis || !isOpen()) return;
+    const { escalateToLevel, documentProject, announceChannels, statusUpdateEveryMs } = policy.crisis;
+    await once('crisis-escalation', async () => {
+      const levelIndex = escalateToLevel - 1;
+      if (state.level >= escalateToLevel || !chain[levelIndex]) return;
+      if (state.status === 'triggered' && policy.escalationMode === 'engine') {
+        // The chain goes on from the crisis level.
+        state.paging = { levelIndex, repeat: 1, nextAt: now + chain[levelIndex]!.waitMs };
+      }
+      await pageLevel(levelIndex, 1, 'crisis');
+    });
+    await once('crisis-document', async () => {
+      state.document = await activities.openTrackerIssue.executeWithOptions(summarised('shared incident document'), [
+        {
+          idempotencyKey: key('crisis-document'),
+          project: documentProject,
+          title: `Incident: ${incident.title}`,
+          description:
+            `Shared incident document for ${incident.id}, open to the customer and the team.\n\n` +
+            `Crisis since ${new Date(crisis.at).toISOString()}: ${crisis.reason}.\n\n${incident.description}`,
+          labels: ['incident', `severity::${incident.severity}`],
+          confidential: false,
+        },
+      ]);
+      record('incident document opened', 'system', state.document.webUrl);
+    });
+    for (const channel of announceChannels) {
+      await once(`announce:${channel}`, async () => {
+        const posted = await activities.postOnChat.executeWithOptions(summarised(`announce → ${channel}`), [
+          {
+            idempotencyKey: key(`announce:${channel}`),
+            to: channel,
+            text:
+              `:rotating_light: Crisis: ${incident.title} (${incident.severity}). ${crisis.reason}. ` +
+              `Incident document: ${state.document?.webUrl ?? 'pending'}. Status updates in this thread.`,
+          },
+        ]);
+        state.announcements.push({ channel, ts: posted.ts });
+      });
+    }
+    const due = Math.floor((now - crisis.at) / statusUpdateEveryMs);
+    if (due > state.statusUpdates) {
+      state.statusUpdates = due;
+      record(`status update ${due}`, 'system');
+      await postInCrisisThreads(`status-update:${due}`, statusText(now));
+    }
+  }
+
+  async function postInCrisisThreads(step: string, text: string): Promise<void> {
+    for (const { channel, ts } of state.announcements) {
+      await activities.postOnChat.executeWithOptions(summarised(`${step} → ${channel}`), [
+        { idempotencyKey: key(`${step}:${channel}`), to: channel, text, threadTs: ts },
+      ]);
+    }
+  }
+
+  function statusText(now: number): string {
+    return (
+      `Status of ${incident.title}: ${state.status}, open ${formatDuration(now - state.createdAt)}, ` +
+      `level ${state.level} paged, responders: ${state.responders.join(', ') || 'none yet'}.`
+    );
+  }
+
+  async function resolutionEffects(): Promise<void> {
+    if (state.resolvedAt === null) return;
+    await once('page-resolved', () =>
+      activities.resolvePage.executeWithOptions(summarised('resolve the page'), [
+        { idempotencyKey: key('page-resolved'), dedupKey },
+      ]),
+    );
+    if (state.crisis) {
+      await once('crisis-resolved', () => postInCrisisThreads('crisis-resolved', `Resolved: ${state.resolution}`));
+    }
+    const ticketId = incident.customerTicketId;
+    if (ticketId) {
+      await once('customer-told-resolved', async () => {
+        await activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer it is resolved'), [
+          { idempotencyKey: key('customer-told-resolved'), ticketId, body: `The emergency is resolved: ${state.resolution}` },
+        ]);
+      });
+    }
+    await once('follow-up', async () => {
+      const issue = await activities.openTrackerIssue.executeWithOptions(summarised('follow-up task'), [
+        {
+          idempotencyKey: key('follow-up'),
+          project: policy.followUp.project,
+          title: `Follow-up of incident ${incident.id}: ${incident.title}`,
+          description:
+            'Move what we learned into the documentation or the issue trackers.\n\n' +
+            `Resolution: ${state.resolution}\n\nTimeline:\n` +
+            state.timeline.map((e) => `- ${new Date(e.at).toISOString()} ${e.event}${e.by ? ` (${e.by})` : ''}`).join('\n'),
+          labels: ['incident-follow-up', 'documentation'],
+          confidential: false,
+        },
+      ]);
+      state.followUp = { ...issue, createdAt: Date.now(), closedAt: null, reminders: 0 };
+      record('follow-up task opened', 'system', issue.webUrl);
+    });
+    // People who carried the incident get a hand-off so they can recover.
+    for (const person of involvedPeople()) {
+      await once(`hand-off:${person}`, async () => {
+        await activities.postOnChat.executeWithOptions(summarised(`hand-off → ${person}`), [
+          {
+            idempotencyKey: key(`hand-off:${person}`),
+            to: person,
+            text:
+              `Thank you for handling "${incident.title}". It is resolved; the follow-up task is ` +
+              `${state.followUp?.webUrl}. Hand over anything still on your plate and take the time you need to recover.`,
+          },
+        ]);
+      });
+    }
+  }
+
+  const involvedPeople = (): string[] =>
+    [...new Set([...state.responders, ...(state.resolvedBy ? [state.resolvedBy] : [])])].filter((p) => !p.startsWith('#'));
+
+  const nextReminderAt = (): number | null =>
+    state.followUp && state.followUp.closedAt === null
+      ? state.followUp.createdAt + (state.followUp.reminders + 1) * policy.followUp.remindEveryMs
+      : null;
+
+  async function followUpReminders(now: number): Promise<void> {
+    const at = nextReminderAt();
+    const followUp = state.followUp;
+    if (at === null || !followUp || now < at) return;
+    followUp.reminders += 1;
+    record(`follow-up reminder ${followUp.reminders}`, 'system');
+    const owner = state.resolvedBy ?? state.acknowledgedBy ?? policy.crisis.announceChannels[0] ?? '#incidents';
+    await activities.postOnChat.executeWithOptions(summarised(`follow-up reminder → ${owner}`), [
+      {
+        idempotencyKey: key(`follow-up-reminder:${followUp.reminders}`),
+        to: owner,
+        text: `Reminder: the follow-up of incident "${incident.title}" is still open: ${followUp.webUrl}`,
+      },
+    ]);
+  }
+
+  async function runDueWork(): Promise<void> {
+    const now = Date.now();
+    await pageDueLevels(now);
+    await acknowledgementEffects();
+    const crisisReason = crisisIsDue(now);
+    if (crisisReason) declareCrisis('system', crisisReason);
+    await crisisEffects(now);
+    await resolutionEffects();
+    await followUpReminders(now);
+  }
+
+  function nextWakeUp(now: number): { at: number; summary: string } | null {
+    const candidates: Array<{ at: number; summary: string }> = [];
+    const paging = state.paging;
+    if (state.status === 'triggered' && paging.nextAt !== null) {
+      const level = chain[paging.levelIndex]!;
+      const nextLevel = paging.repeat < level.repeats ? paging.levelIndex + 1 : paging.levelIndex + 2;
+      candidates.push({
+        at: paging.nextAt,
+        summary: state.pages.length === 1 ? `page acknowledgement due (then level ${nextLevel})` : `next page: level ${nextLevel}`,
+      });
+    }
+    if (isOpen() && !state.crisis) {
+      candidates.push({ at: state.createdAt + policy.crisis.afterOpenMs, summary: 'crisis if still open' });
+    }
+    if (isOpen() && state.crisis) {
+      candidates.push({
+        at: state.crisis.at + (state.statusUpdates + 1) * policy.crisis.statusUpdateEveryMs,
+        summary: 'status update due',
+      });
+    }
+    const reminder = nextReminderAt();
+    if (reminder !== null) candidates.push({ at: reminder, summary: 'follow-up reminder due' });
+    candidates.sort((a, b) => a.at - b.at);
+    return candidates[0] ?? null;
+  }
+
+  // ---- publishing: search attributes, UI details, the PostgreSQL projection -------------------
+
+  let lastSearchAttributes = '';
+  let projectedVersion = -1;
+
+  async function publish(): Promise<void> {
+    const attributes = [
+      { key: DESK_STATUS, value: state.status },
+      { key: DESK_SEVERITY, value: incident.severity },
+      { key: DESK_LEVEL, value: state.level },
+      { key: DESK_CRISIS, value: state.crisis !== null },
+    ];
+    const serialized = JSON.stringify(attributes.map((a) => [a.key.name, a.value]));
+    if (serialized !== lastSearchAttributes) {
+      upsertSearchAttributes(attributes);
+      lastSearchAttributes = serialized;
+    }
+    setCurrentDetails(describeForOperators(state, view(), Date.now()));
+    if (state.version > projectedVersion) {
+      const version = state.version;
+      await activities.recordIncident(toProjection(state, workflowId));
+      projectedVersion = Math.max(projectedVersion, version);
+    }
+  }
+
+  // ---- agents' actions (updates) and the paging service's and tracker's reports (signals) ------
+
+  const allowIf = (ok: boolean, reason: string): void => {
+    if (!ok) throw ApplicationFailure.create({ type: ACTION_NOT_ALLOWED, message: reason, nonRetryable: true });
+  };
+  const requireText = (value: unknown, field: string): void => {
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw ApplicationFailure.create({ type: 'InvalidInput', message: `${field} is required`, nonRetryable: true });
+    }
+  };
+  const notOpenReason = (): string => `the incident is already ${state.status}`;
+
+  setHandler(incidentStateQuery, view);
+
+  setHandler(
+    acknowledgeIncidentUpdate,
+    async ({ by }) => {
+      const first = acknowledge(by, 'api');
+      if (first) changed();
+      await settled();
+      return { ...view(), alreadyAcknowledged: !first };
+    },
+    {
+      validator: ({ by }) => {
+        requireText(by, 'by');
+        allowIf(isOpen() || state.acknowledgedAt !== null, notOpenReason());
+      },
+    },
+  );
+
+  setHandler(pageAcknowledgedSignal, ({ by, source }) => {
+    if (acknowledge(by, source)) changed();
+  });
+
+  setHandler(
+    addResponderUpdate,
+    async ({ by, responder }) => {
+      addResponder(responder);
+      record('responder joined', by, responder);
+      changed();
+      await settled();
+      return view();
+    },
+    {
+      validator: ({ by, responder }) => {
+        requireText(by, 'by');
+        requireText(responder, 'responder');
+        allowIf(isOpen(), notOpenReason());
+        allowIf(!state.responders.includes(responder), `${responder} is already a responder`);
+      },
+    },
+  );
+
+  setHandler(
+    declareCrisisUpdate,
+    async ({ by, reason }) => {
+      declareCrisis(by, reason);
+      changed();
+      await settled();
+      return view();
+    },
+    {
+      validator: ({ by, reason }) => {
+        requireText(by, 'by');
+        requireText(reason, 'reason');
+        allowIf(isOpen(), notOpenReason());
+        allowIf(state.crisis === null, `the incident is already a crisis (${state.crisis?.reason})`);
+      },
+    },
+  );
+
+  setHandler(
+    resolveIncidentUpdate,
+    async ({ by, resolution }) => {
+      resolve(by, resolution, 'api');
+      changed();
+      await settled();
+      return view();
+    },
+    {
+      validator: ({ by, resolution }) => {
+        requireText(by, 'by');
+        requireText(resolution, 'resolution');
+        allowIf(isOpen(), notOpenReason());
+      },
+    },
+  );
+
+  setHandler(pageResolvedSignal, ({ by, source, resolution }) => {
+    if (resolve(by, resolution ?? `resolved in ${source}`, source)) changed();
+  });
+
+  setHandler(
+    closeFollowUpUpdate,
+    async ({ by }) => {
+      closeFollowUp(by, 'api');
+      changed();
+      await settled();
+      return view();
+    },
+    {
+      validator: ({ by }) => {
+        requireText(by, 'by');
+        allowIf(state.status === 'resolved' && state.followUp !== null, state.status === 'closed'
+          ? 'the follow-up task is already closed'
+          : 'there is no follow-up task yet: resolve the incident first');
+      },
+    },
+  );
+
+  setHandler(followUpClosedSignal, ({ by, source }) => {
+    if (closeFollowUp(by, source)) changed();
+  });
+
+  // ---- the main loop: do what is due, then sleep until the next deadline or the next change -----
+
+  if (!input.carried) record('raised', 'intake', `${incident.severity}; ${policy.escalationMode} pages the chain`);
+
+  const isClosed = (): boolean => state.status === 'closed';
+  for (;;) {
+    passRunning = true;
+    dirty = false;
+    await runDueWork();
+    await publish();
+    passRunning = false;
+    if (isClosed()) break;
+
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > historyLimit) {
+      await condition(() => allHandlersFinished() || dirty);
+      if (!dirty) await continueAsNew<typeof incidentWorkflow>({ ...input, carried: state });
+    }
+
+    const now = Date.now();
+    const next = nextWakeUp(now);
+    if (next === null) await condition(() => dirty);
+    else await condition(() => dirty, Math.max(next.at - now, 1), { summary: next.summary });
+  }
+
+  await condition(allHandlersFinished);
+  return view();
+}
+
+function openIncident(incident: IncidentIntake, now: number): IncidentState {
+  return {
+    incident,
+    status: 'triggered',
+    createdAt: now,
+    level: 0,
+    paging: { levelIndex: 0, repeat: 1, nextAt: null },
+    pages: [],
+    acknowledgedAt: null,
+    acknowledgedBy: null,
+    acknowledgedVia: null,
+    responders: [],
+    crisis: null,
+    document: null,
+    announcements: [],
+    statusUpdates: 0,
+    resolvedAt: null,
+    resolvedBy: null,
+    resolution: null,
+    followUp: null,
+    closedAt: null,
+    timeline: [],
+    done: [],
+    version: 0,
+  };
+}
+
+function toProjection(state: IncidentState, workflowId: string): IncidentProjection {
+  const { incident } = state;
+  return {
+    id: incident.id,
+    workflowId,
+    externalId: incident.externalId,
+    title: incident.title,
+    severity: incident.severity,
+    status: state.status,
+    level: state.level,
+    crisis: state.crisis !== null,
+    customerTicketId: incident.customerTicketId,
+    deskTicketId: incident.deskTicketId,
+    createdAt: state.createdAt,
+    acknowledgedAt: state.acknowledgedAt,
+    acknowledgedBy: state.acknowledgedBy,
+    resolvedAt: state.resolvedAt,
+    documentUrl: state.document?.webUrl ?? null,
+    followUpUrl: state.followUp?.webUrl ?? null,
+    followUpClosedAt: state.followUp?.closedAt ?? null,
+    version: state.version,
+  };
+}
+
+/** The "current details" operators see in the Temporal UI: state, paging, crisis and the timeline. */
+function describeForOperators(state: IncidentState, view: IncidentView, now: number): string {
+  const lines = [
+    `**${state.status}** · ${state.incident.severity} · level ${state.level} paged · ` +
+      `${state.crisis ? `**crisis** (${state.crisis.reason})` : 'no crisis'} · ${view.escalationMode} escalation`,
+    '',
+    view.acknowledgeDueAt !== null
+      ? `Acknowledgement due ${new Date(view.acknowledgeDueAt).toISOString()} (${formatDuration(view.acknowledgeDueAt - now)} left)`
+      : `Acknowledged by ${state.acknowledgedBy ?? '—'}${view.breached ? ' (late)' : ''}`,
+    `Responders: ${state.responders.join(', ') || 'none yet'}`,
+  ];
+  if (state.document) lines.push(`Incident document: ${state.document.webUrl}`);
+  if (state.followUp) lines.push(`Follow-up: ${state.followUp.webUrl} (${state.followUp.closedAt ? 'closed' : `${state.followUp.reminders} reminders`})`);
+  lines.push('', '| when | what | who | note |', '|---|---|---|---|');
+  for (const e of state.timeline.slice(-15)) {
+    lines.push(`| ${new Date(e.at).toISOString()} | ${e.event} | ${e.by ?? ''} | ${(e.note ?? '').replace(/\|/g, '/')} |`);
+  }
+  lines.push('', `_as of ${new Date(now).toISOString()}_`);
+  return lines.join('\n');
+}
