@@ -4,6 +4,8 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Policy } from '../domain/policy';
 import { errorHandler } from './errors';
+import { incidentRoutes } from './incident';
+import { securityReportRoutes } from './security-report';
 import { ticketRoutes } from './ticket';
 import { webhookRoutes } from './webhooks';
 
@@ -36,6 +38,8 @@ export function createApp(deps: ApiDeps): express.Express {
   });
 
   app.use('/tickets', ticketRoutes(deps));
+  app.use('/incidents', incidentRoutes(deps));
+  app.use('/security-reports', securityReportRoutes(deps));
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}; see GET / for what exists` });

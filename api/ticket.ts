@@ -35,6 +35,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { ticketWorkflow } from '../workflows/ticket';
 import type { ApiDeps } from './app';
 import { HttpError, invalidInput } from './errors';
+import { startIncident } from './incident';
 
 const tier = z.union([z.literal(1), z.literal(2), z.literal(3)], { error: 'tier must be 1, 2 or 3' });
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
@@ -184,6 +185,21 @@ export async function actOnTicket<A extends TicketAction>(
   }
 }
 
+/** The incident of an emergency ticket: its id follows from the ticket's, so a retry finds the same one. */
+async function raiseIncidentFor(ticketId: string, ticket: NewTicket, deps: IntakeDeps) {
+  const incidentId = `in-${ticketId}`;
+  const { workflowId, created } = await startIncident(deps, {
+    id: incidentId,
+    externalId: ticket.externalId ?? null,
+    title: ticket.subject,
+    description: ticket.description,
+    severity: 'critical',
+    customerTicketId: ticket.externalId ?? null,
+    deskTicketId: ticketId,
+  });
+  return { id: incidentId, workflowId, created, self: `/incidents/${incidentId}` };
+}
+
 export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
   const router = Router();
   const intake = intakeSchema();
@@ -200,8 +216,11 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
     const parsed = intake.safeParse(req.body ?? {});
     if (!parsed.success) throw invalidInput(parsed.error, 'ticket');
     const { id, workflowId, created } = await fileTicket({ client, policy, taskQueue }, parsed.data);
+    // An emergency ticket also raises an incident (paging the on-call); starting it again is a no-op.
+    const incident =
+      parsed.data.channel === 'emergency' ? await raiseIncidentFor(id, parsed.data, { client, policy, taskQueue }) : undefined;
     if (created) res.status(201).location(`/tickets/${id}`);
-    res.json({ id, workflowId, created, links: links(id) });
+    res.json({ id, workflowId, created, links: links(id), ...(incident ? { incident } : {}) });
   });
 
   router.get('/', async (req, res) => {
