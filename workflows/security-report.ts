@@ -191,7 +191,7 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
     if (publicationAllowed(now)) {
       const issue = await activities.openTrackerIssue.executeWithOptions(summarised('publish the disclosure'), [
         {
-          idempotencyKey: key('disclosure'),
+          idempotencyKey: key('publication'),
           project: policy.disclosureProject,
           title: `Security disclosure: ${report.title}`,
           description: `Reported by ${report.reporter} (${report.severity}).\n\nFixed in: ${state.fixLink}`,

@@ -1,0 +1,189 @@
+// The security report's timing on the time-skipping test server: one business day to respond (a
+// weekend does not count), escalation on a miss, and a disclosure that waits 30 days and is never
+// published before the report is scrubbed and linked to its fix.
+import { randomBytes } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import { DateTime } from 'luxon';
+import pino from 'pino';
+import { logIntegrations } from '../activities/integrations';
+import { LogNotifier } from '../activities/notifier';
+import { DEFAULT_POLICY } from '../domain/policy';
+import {
+  acceptDisclosureUpdate,
+  linkFixUpdate,
+  markScrubbedUpdate,
+  requestDisclosureUpdate,
+  resolveSecurityPolicy,
+  respondToReportUpdate,
+  securityReportStateQuery,
+  securityReportWorkflowId,
+  type SecurityReportIntake,
+  type SecurityReportView,
+} from '../domain/security-report';
+import { eventually } from '../test/eventually';
+import { createTestDatabase, type TestDatabase } from '../test/postgres';
+import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
+import { createDeskWorker } from '../workers/worker';
+import type { securityReportWorkflow } from './security-report';
+
+const M = 60_000;
+const H = 60 * M;
+const D = 24 * H;
+const taskQueue = 'security-report-tests';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
+  env = await timeSkippingEnvironment();
+  try {
+    const worker = await createDeskWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      pool: db.pool,
+      notifier: new LogNotifier(pino({ level: 'silent' })),
+      integrations: logIntegrations(pino({ level: 'silent' })),
+      workflowBundle: bundle,
+    });
+    return await worker.runUntil(fn);
+  } finally {
+    await env.teardown();
+  }
+}
+
+async function fileReport(): Promise<WorkflowHandle<typeof securityReportWorkflow>> {
+  const report: SecurityReportIntake = {
+    id: `sr-${randomBytes(4).toString('hex')}`,
+    externalId: null,
+    title: 'Stored XSS in the project wiki',
+    description: 'Steps to reproduce ...',
+    severity: 'high',
+    reporter: 'hacker-one-alice',
+  };
+  return env.client.workflow.start<typeof securityReportWorkflow>('securityReportWorkflow', {
+    taskQueue,
+    workflowId: securityReportWorkflowId(report.id),
+    args: [{ report, policy: resolveSecurityPolicy(DEFAULT_POLICY) }],
+  });
+}
+
+const state = (h: WorkflowHandle): Promise<SecurityReportView> => h.query(securityReportStateQuery);
+
+async function effects(h: WorkflowHandle, step: string): Promise<string[]> {
+  const { rows } = await db.pool.query<{ idempotency_key: string }>(
+    'SELECT idempotency_key FROM external_effects WHERE starts_with(idempotency_key, $1) ORDER BY created_at',
+    [`${h.workflowId}:${step}`],
+  );
+  return rows.map((r) => r.idempotency_key.slice(h.workflowId.length + 1));
+}
+
+/** Skips the test server's clock to the next Friday at 15:00 UTC (the default calendar is Mon–Fri 09–17 UTC). */
+async function skipToFridayAfternoon(): Promise<number> {
+  const now = DateTime.fromMillis(await env.currentTimeMs(), { zone: 'utc' });
+  let friday = now.set({ weekday: 5, hour: 15, minute: 0, second: 0, millisecond: 0 });
+  if (friday <= now) friday = friday.plus({ weeks: 1 });
+  await env.sleep(friday.toMillis() - now.toMillis());
+  return friday.toMillis();
+}
+
+describe('response target: one business day', () => {
+  it('a report filed on Friday at 15:00 breaches on Monday at 15:00, not before, and escalates', async () => {
+    await withWorker(async () => {
+      const friday = await skipToFridayAfternoon();
+      const h = await fileReport();
+      const filed = await eventually(() => state(h), (s) => s.response.dueAt !== null);
+      expect(filed.createdAt - friday).toBeLessThan(M);
+      // 2 business hours on Friday, 6 on Monday: 72 hours of calendar time across the weekend.
+      expect(filed.response.dueAt! - filed.createdAt).toBe(72 * H);
+      expect(DateTime.fromMillis(filed.response.dueAt!, { zone: 'utc' }).weekdayLong).toBe('Monday');
+
+      await env.sleep(72 * H - M); // Monday 14:59
+      const before = await state(h);
+      expect(before.breachedAt).toBeNull();
+      expect(before.escalations).toEqual([]);
+
+      await env.sleep(M);
+      const breached = await eventually(() => state(h), (s) => s.escalations.length === 1);
+      expect(breached.breachedAt).toBe(filed.response.dueAt);
+      expect(breached.escalations[0]).toMatchObject({ level: 1, notified: ['oncall-primary'] });
+      expect(breached.escalations[0]!.at - filed.response.dueAt!).toBeLessThan(1_000);
+      expect(await effects(h, 'escalation:1:1:')).toEqual(['escalation:1:1:oncall-primary']);
+    });
+  });
+
+  it('a report answered within the business day never escalates', async () => {
+    await withWorker(async () => {
+      await skipToFridayAfternoon();
+      const h = await fileReport();
+      await env.sleep(H);
+      const answered = await h.executeUpdate(respondToReportUpdate, {
+        args: [{ by: 'sec-bob', message: 'Thanks, we are looking into it.' }],
+      });
+      expect(answered.response.status).toBe('met');
+      await env.sleep(7 * D);
+      expect((await state(h)).escalations).toEqual([]);
+    });
+  });
+});
+
+describe('disclosure', () => {
+  it('30 days after the request it waits, reminding daily, until the report is scrubbed and linked to the fix', async () => {
+    await withWorker(async () => {
+      const h = await fileReport();
+      await h.executeUpdate(respondToReportUpdate, { args: [{ by: 'sec-bob', message: 'Confirmed.' }] });
+      const requested = await h.executeUpdate(requestDisclosureUpdate, { args: [{ by: 'hacker-one-alice' }] });
+      expect(requested.disclosure!.dueAt - requested.disclosure!.requestedAt).toBe(30 * D);
+
+      await env.sleep(30 * D - M);
+      expect((await state(h)).reminders).toBe(0);
+      await env.sleep(M);
+      const due = await eventually(() => state(h), (s) => s.reminders === 1);
+      expect(due.status).toBe('disclosure-requested');
+      expect(due.published).toBeNull();
+      expect(due.disclosureBlockedBy).toEqual(['not marked scrubbed of sensitive data', 'not linked to the fix']);
+
+      await env.sleep(D);
+      await eventually(() => state(h), (s) => s.reminders === 2);
+      const scrubbed = await h.executeUpdate(markScrubbedUpdate, { args: [{ by: 'sec-bob' }] });
+      expect(scrubbed.published).toBeNull();
+      expect(scrubbed.disclosureBlockedBy).toEqual(['not linked to the fix']);
+
+      const linked = await h.executeUpdate(linkFixUpdate, {
+        args: [{ by: 'sec-bob', url: 'https://gitlab.example.com/product/-/merge_requests/42' }],
+      });
+      expect(linked.status).toBe('published');
+      expect(linked.published!.webUrl).toMatch(/security-disclosures/);
+      expect((await h.result()).status).toBe('published');
+      expect(await effects(h, 'publication')).toHaveLength(1);
+      expect(await effects(h, 'disclosure-reminder:')).toHaveLength(2);
+    });
+  });
+
+  it('the team may accept earlier, but only a scrubbed and linked report is published', async () => {
+    await withWorker(async () => {
+      const h = await fileReport();
+      await h.executeUpdate(requestDisclosureUpdate, { args: [{ by: 'hacker-one-alice' }] });
+      await env.sleep(3 * D);
+      const accepted = await h.executeUpdate(acceptDisclosureUpdate, { args: [{ by: 'sec-lead' }] });
+      expect(accepted.published).toBeNull();
+      await h.executeUpdate(markScrubbedUpdate, { args: [{ by: 'sec-bob' }] });
+      const published = await h.executeUpdate(linkFixUpdate, {
+        args: [{ by: 'sec-bob', url: 'https://gitlab.example.com/product/-/merge_requests/43' }],
+      });
+      expect(published.status).toBe('published');
+      expect(published.published!.at - published.disclosure!.requestedAt).toBeLessThan(4 * D);
+    });
+  });
+});
