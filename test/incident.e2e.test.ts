@@ -1,0 +1,161 @@
+// Incidents and security reports end to end: the Temporal dev server, the worker and the API as
+// separate processes (as `npm start` runs them) on PostgreSQL, with the `demo` policy, where the
+// first level has 20 s to acknowledge before the second level is paged.
+import { createServer } from 'node:net';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DEMO_POLICY } from '../domain/policy';
+import { DESK_KIND, DESK_LEVEL, DESK_SEVERITY } from '../domain/search-attributes';
+import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
+import { eventually } from './eventually';
+import { createTestDatabase, type TestDatabase } from './postgres';
+import { devServerEnvironment } from './temporal';
+
+const ACK_MS = DEMO_POLICY.incident!.acknowledgeWithinMs;
+const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
+
+let env: TestWorkflowEnvironment;
+let db: TestDatabase;
+let port: number;
+let worker: RunningService;
+let api: RunningService;
+const taskQueue = `incident-e2e-${process.pid}`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+beforeAll(async () => {
+  [env, db, port] = await Promise.all([devServerEnvironment(), createTestDatabase(), freePort()]);
+  const processEnv = {
+    ...process.env,
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    DATABASE_URL: db.url,
+    PORT: String(port),
+    SUPPORT_DESK_POLICY: 'demo',
+    LOG_LEVEL: 'warn',
+  };
+  worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
+  api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });
+  await waitForHttp(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 60_000, service: api });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([worker?.stop(), api?.stop()]);
+  await env?.teardown();
+  await db?.drop();
+});
+
+describe('an emergency incident on the running desk', () => {
+  it('POST /incidents pages level 1 at once and, unacknowledged, level 2 by itself when the acknowledgement is due', async () => {
+    const raised = await http('POST', '/incidents', {
+      title: 'Customer instance down',
+      externalId: 'pd-e2e-1',
+      customerTicketId: 'zendesk-9001',
+    });
+    expect(raised.status).toBe(201);
+    expect(raised.body).toMatchObject({ created: true, workflowId: `incident-${raised.body.id}` });
+    const id = raised.body.id as string;
+    const again = await http('POST', '/incidents', { title: 'Customer instance down', externalId: 'pd-e2e-1' });
+    expect(again).toMatchObject({ status: 200, body: { id, created: false } });
+
+    const first = await eventually(() => http('GET', `/incidents/${id}`), (r) => r.body.pages?.length >= 1);
+    expect(first.body.pages[0]).toMatchObject({ level: 1, notified: ['oncall-primary'] });
+    expect(first.body.acknowledgeDueAt - first.body.createdAt).toBe(ACK_MS);
+
+    const second = await eventually(
+      () => http('GET', `/incidents/${id}`),
+      (r) => r.body.pages.length >= 2,
+      ACK_MS + 15_000,
+    );
+    const page = second.body.pages[1];
+    expect(page).toMatchObject({ level: 2, notified: ['oncall-secondary'], reason: 'paging chain' });
+    expect(page.at - second.body.createdAt).toBeGreaterThanOrEqual(ACK_MS);
+    expect(page.at - second.body.createdAt).toBeLessThan(ACK_MS + 2_000);
+
+    // Each page is an activity in the workflow's history, and the operator sees the level.
+    const handle = env.client.workflow.getHandle(`incident-${id}`);
+    const history = await handle.fetchHistory();
+    const pages = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'pageOnCall');
+    expect(pages.length).toBeGreaterThanOrEqual(2);
+    const described = await eventually(() => handle.describe(), (d) => d.typedSearchAttributes.get(DESK_LEVEL) === 2);
+    expect(described.typedSearchAttributes.get(DESK_LEVEL)).toBe(2);
+    expect(described.typedSearchAttributes.get(DESK_KIND)).toBe('incident');
+    expect(described.typedSearchAttributes.get(DESK_SEVERITY)).toBe('critical');
+
+    const acked = await http('POST', `/incidents/${id}/acknowledge`, { by: 'alice' });
+    expect(acked.status).toBe(200);
+    expect(acked.body).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'alice', alreadyAcknowledged: false });
+    const twice = await http('POST', `/incidents/${id}/acknowledge`, { by: 'bob' });
+    expect(twice.status).toBe(200);
+    expect(twice.body).toMatchObject({ acknowledgedBy: 'alice', alreadyAcknowledged: true, note: 'already acknowledged by alice via api' });
+
+    const resolved = await http('POST', `/incidents/${id}/resolve`, { by: 'alice', resolution: 'Restarted the primary.' });
+    expect(resolved.body.followUp.webUrl).toMatch(/support\/docs/);
+    const resolveAgain = await http('POST', `/incidents/${id}/resolve`, { by: 'alice', resolution: 'again' });
+    expect(resolveAgain).toEqual({ status: 409, body: { error: 'the incident is already resolved' } });
+
+    const listed = await http('GET', '/incidents?status=resolved');
+    expect(listed.body.incidents.map((i: { id: string }) => i.id)).toContain(id);
+  }, 90_000);
+
+  it('an emergency ticket raises its incident once; bad requests get 400 with every field, unknown ones 404', async () => {
+    const body = { subject: 'Production is down', channel: 'emergency', externalId: 'zendesk-777' };
+    const ticket = await http('POST', '/tickets', body);
+    expect(ticket.status).toBe(201);
+    expect(ticket.body.incident).toMatchObject({ id: `in-${ticket.body.id}`, created: true });
+    const again = await http('POST', '/tickets', body);
+    expect(again.body.incident).toMatchObject({ id: `in-${ticket.body.id}`, created: false });
+    const incident = await eventually(() => http('GET', `/incidents/in-${ticket.body.id}`), (r) => r.status === 200);
+    expect(incident.body.incident).toMatchObject({ customerTicketId: 'zendesk-777', deskTicketId: ticket.body.id });
+
+    const bad = await http('POST', '/incidents', { severity: 'apocalyptic' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['severity', 'title']);
+    expect((await http('GET', '/incidents/in-nope')).status).toBe(404);
+    expect((await http('POST', '/incidents/in-nope/acknowledge', { by: 'alice' })).status).toBe(404);
+  });
+});
+
+describe('a security report on the running desk', () => {
+  it('is filed once per bug-bounty id, answered, and its disclosure waits for scrubbing and the fix link', async () => {
+    const filed = await http('POST', '/security-reports', { title: 'IDOR on invoices', reporter: 'h1-carol', externalId: 'h1-123' });
+    expect(filed.status).toBe(201);
+    const id = filed.body.id as string;
+    expect((await http('POST', '/security-reports', { title: 'IDOR on invoices', reporter: 'h1-carol', externalId: 'h1-123' })).status).toBe(200);
+
+    const answered = await http('POST', `/security-reports/${id}/respond`, { by: 'sec-bob', message: 'Triaged.' });
+    expect(answered.body.response.status).toBe('met');
+    await http('POST', `/security-reports/${id}/request-disclosure`, { by: 'h1-carol' });
+    const accepted = await http('POST', `/security-reports/${id}/accept-disclosure`, { by: 'sec-lead' });
+    expect(accepted.body).toMatchObject({ status: 'disclosure-requested', published: null });
+    expect(accepted.body.disclosureBlockedBy).toHaveLength(2);
+
+    const badLink = await http('POST', `/security-reports/${id}/link-fix`, { by: 'sec-bob', url: 'not a url' });
+    expect(badLink.status).toBe(400);
+    expect(badLink.body.details).toEqual([{ field: 'url', message: expect.any(String) }]);
+
+    await http('POST', `/security-reports/${id}/mark-scrubbed`, { by: 'sec-bob' });
+    const published = await http('POST', `/security-reports/${id}/link-fix`, { by: 'sec-bob', url: 'https://gitlab.example.com/p/-/merge_requests/1' });
+    expect(published.body.status).toBe('published');
+    const late = await http('POST', `/security-reports/${id}/close`, { by: 'sec-bob' });
+    expect(late.status).toBe(409);
+  });
+});
