@@ -3,17 +3,16 @@
 // PagerDuty is signalled to that workflow.
 import { Router } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import {
+  incidentIdFromDedupKey,
+  incidentWorkflowId,
+  pageAcknowledgedSignal,
+  pageResolvedSignal,
+} from '../../domain/incident';
 import type { ApiDeps } from '../app';
 import { HttpError } from '../errors';
 import { parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
 import { verifyPagerDutySignature } from './signatures';
-
-// The incident workflow's signals (domain/incident.ts), by name until that module is committed.
-const PAGE_ACKNOWLEDGED = 'pageAcknowledged';
-const PAGE_RESOLVED = 'pageResolved';
-
-/** The desk triggers every page with dedup_key = the incident workflow's id. */
-const INCIDENT_WORKFLOW_PREFIX = 'incident-';
 
 interface PagerDutyWebhook {
   event?: {
@@ -57,20 +56,22 @@ async function signalIncident(
   type: 'incident.acknowledged' | 'incident.resolved',
   event: NonNullable<PagerDutyWebhook['event']>,
 ): Promise<void> {
-  const workflowId = event.data?.incident_key;
-  if (!workflowId?.startsWith(INCIDENT_WORKFLOW_PREFIX)) {
+  // The desk pages with dedup_key = the incident workflow's id; PagerDuty reports it as incident_key.
+  const incidentId = incidentIdFromDedupKey(event.data?.incident_key ?? '');
+  if (incidentId === null) {
     webhookLog.info({ pagerDutyIncident: event.data?.id }, 'pagerduty incident not paged by the desk ignored');
     return;
   }
+  const workflowId = incidentWorkflowId(incidentId);
   const by = event.agent?.summary ?? 'PagerDuty';
   const handle = deps.client.workflow.getHandle(workflowId);
   try {
     if (type === 'incident.acknowledged') {
-      await handle.signal<[{ by: string; source: string }]>(PAGE_ACKNOWLEDGED, { by, source: 'pagerduty' });
+      await handle.signal(pageAcknowledgedSignal, { by, source: 'pagerduty' });
     } else {
       const reason = event.data?.resolve_reason;
       const resolution = typeof reason === 'string' ? reason : reason?.summary;
-      await handle.signal<[{ by: string; source: string; resolution?: string }]>(PAGE_RESOLVED, {
+      await handle.signal(pageResolvedSignal, {
         by,
         source: 'pagerduty',
         ...(resolution ? { resolution } : {}),

@@ -1,10 +1,12 @@
 // POST /webhooks/pagerduty against the real API and the dev server: an incident the desk paged,
 // acknowledged or resolved in PagerDuty, is signalled to its workflow (found by its incident_key,
-// which is the dedup_key the desk paged with: the workflow id). The incident workflow is played by a
-// stand-in that records the signals, so this test does not depend on the incident's own logic.
+// which is the dedup_key the desk paged with: the workflow id). One test runs the real incident
+// workflow; the others use a stand-in that records every signal, to count them exactly.
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
+import { incidentStateQuery, incidentWorkflowId } from '../../domain/incident';
 import { eventually } from '../eventually';
+import { bundleWorkflows } from '../temporal';
 import { SECRETS, startWebhookDesk, type WebhookDesk } from './desk';
 import { receivedQuery, type incidentStandIn } from './incident-stand-in';
 import { pagerDutyHeaders } from './signing';
@@ -12,17 +14,19 @@ import { pagerDutyHeaders } from './signing';
 let desk: WebhookDesk;
 let worker: Worker;
 let running: Promise<void>;
+let standInQueue: string;
 const [OLD_SECRET, NEW_SECRET] = SECRETS.PAGERDUTY_WEBHOOK_SECRETS.split(',') as [string, string];
 
 beforeAll(async () => {
-  desk = await startWebhookDesk({ noWorker: true });
+  desk = await startWebhookDesk({ bundle: await bundleWorkflows() });
+  standInQueue = `${desk.taskQueue}-stand-in`;
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./incident-stand-in'),
     logger: new DefaultLogger('WARN'),
   });
   worker = await Worker.create({
     connection: desk.env.nativeConnection,
-    taskQueue: desk.taskQueue,
+    taskQueue: standInQueue,
     workflowBundle: bundle,
   });
   running = worker.run();
@@ -36,7 +40,7 @@ afterAll(async () => {
 
 async function pagedIncident() {
   const workflowId = `incident-${randomBytes(4).toString('hex')}`;
-  return desk.client.workflow.start<typeof incidentStandIn>('incidentStandIn', { taskQueue: desk.taskQueue, workflowId });
+  return desk.client.workflow.start<typeof incidentStandIn>('incidentStandIn', { taskQueue: standInQueue, workflowId });
 }
 
 /** A v3 webhook as PagerDuty sends it (event envelope, incident in `data`). */
@@ -89,6 +93,21 @@ test('acknowledged then resolved in PagerDuty: the incident hears both, once eac
     { name: 'pageResolved', args: { by: 'Dana On-Call', source: 'pagerduty' } },
   ]);
   expect(received).toHaveLength(2);
+});
+
+test('an incident raised through POST /incidents is acknowledged and resolved from PagerDuty', async () => {
+  const raised = await desk.post('/incidents', JSON.stringify({ title: 'Customer instance down', severity: 'critical' }));
+  expect(raised.status).toBe(201);
+  const workflowId = incidentWorkflowId(raised.body.id);
+  const incident = desk.client.workflow.getHandle(workflowId);
+
+  expect((await send(incidentEvent('incident.acknowledged', workflowId), 'wh-real-ack')).status).toBe(200);
+  const acknowledged = await eventually(() => incident.query(incidentStateQuery), (s) => s.acknowledgedAt !== null);
+  expect(acknowledged).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'Dana On-Call', acknowledgedVia: 'pagerduty' });
+
+  expect((await send(incidentEvent('incident.resolved', workflowId), 'wh-real-res')).status).toBe(200);
+  const resolved = await eventually(() => incident.query(incidentStateQuery), (s) => s.status !== 'acknowledged');
+  expect(resolved.status).toBe('resolved');
 });
 
 test('while PagerDuty rotates its secret, a delivery signed with both the old and the new secret is accepted', async () => {
