@@ -1,7 +1,9 @@
 // POST /webhooks/gitlab: GitLab issue events. A new issue is announced in a team channel (durably,
-// by a small workflow); a change of labels is handed to the feature-request/bug workflow it tracks.
+// by a small workflow); a change of labels is handed to the feature-request/bug workflow it tracks;
+// closing an incident's follow-up issue closes the incident.
 import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { followUpClosedSignal } from '../../domain/incident';
 import type { Pool } from 'pg';
 import type { Client } from '@temporalio/client';
 import { trackerAnnouncementWorkflowId, type TrackerIssueAnnouncement } from '../../domain/tracker-announcement';
@@ -78,11 +80,33 @@ async function onIssueEvent(
       channel: teamChannel,
     });
   }
+  if (issue.action === 'close' && issue.url) await closeIncidentFollowUp(deps, issue.url, by);
   const labels = payload.changes?.labels;
   if (labels) {
     const current = (labels.current ?? []).map((l) => l.title);
     const outcome = await applyTrackerLabels(deps, { project, iid: issue.iid!, labels: current, by });
     webhookLog.info({ project, iid: issue.iid, outcome }, 'gitlab label change');
+  }
+}
+
+/**
+ * The incident workflow opens its follow-up issue through once(), which keeps GitLab's answer
+ * ({ iid, webUrl }) under `incident-<id>:follow-up`: the issue's URL names the incident.
+ */
+async function closeIncidentFollowUp(deps: ApiDeps, issueUrl: string, by: string): Promise<void> {
+  const { rows } = await deps.pool.query<{ idempotency_key: string }>(
+    `SELECT idempotency_key FROM external_effects
+      WHERE idempotency_key LIKE 'incident-%:follow-up' AND result ->> 'webUrl' = $1 LIMIT 1`,
+    [issueUrl],
+  );
+  const key = rows[0]?.idempotency_key;
+  if (!key) return;
+  const workflowId = key.slice(0, -':follow-up'.length);
+  try {
+    await deps.client.workflow.getHandle(workflowId).signal(followUpClosedSignal, { by, source: 'gitlab' });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return; // the incident is already closed
+    throw err;
   }
 }
 

@@ -4,6 +4,7 @@
 import type { WorkflowBundle } from '@temporalio/worker';
 import { logIntegrations } from '../../activities/integrations';
 import { slackChat } from '../../activities/drivers/slack';
+import { incidentStateQuery, incidentWorkflowId } from '../../domain/incident';
 import { trackerAnnouncementWorkflowId } from '../../domain/tracker-announcement';
 import { FakeSlack } from '../fakes/slack';
 import { eventually } from '../eventually';
@@ -29,7 +30,7 @@ afterAll(async () => {
 let iid = 100;
 
 /** An "Issue Hook" as GitLab sends it. */
-function issueEvent(action: string, overrides: { iid?: number; confidential?: boolean; changes?: unknown } = {}) {
+function issueEvent(action: string, overrides: { iid?: number; confidential?: boolean; changes?: unknown; url?: string } = {}) {
   const number = overrides.iid ?? ++iid;
   return {
     object_kind: 'issue',
@@ -43,7 +44,7 @@ function issueEvent(action: string, overrides: { iid?: number; confidential?: bo
       action,
       state: action === 'close' ? 'closed' : 'opened',
       confidential: overrides.confidential ?? false,
-      url: `https://gitlab.example.com/support/desk/-/issues/${number}`,
+      url: overrides.url ?? `https://gitlab.example.com/support/desk/-/issues/${number}`,
     },
     labels: [],
     changes: overrides.changes ?? {},
@@ -102,6 +103,21 @@ test('a label change is handed on and the delivery recorded', async () => {
   expect(await desk.deliveries()).toContainEqual(
     expect.objectContaining({ source: 'gitlab', delivery_id: `idem-labels-${event.object_attributes.iid}`, completed_at: expect.any(Date) }),
   );
+});
+
+test("closing an incident's follow-up issue closes the incident", async () => {
+  const raised = await desk.post('/incidents', JSON.stringify({ title: 'Checkout is down', severity: 'critical' }));
+  const incident = desk.client.workflow.getHandle(incidentWorkflowId(raised.body.id));
+  await desk.post(`/incidents/${raised.body.id}/acknowledge`, JSON.stringify({ by: 'dana' }));
+  await desk.post(`/incidents/${raised.body.id}/resolve`, JSON.stringify({ by: 'dana', resolution: 'Rolled back.' }));
+  const resolved = await eventually(() => incident.query(incidentStateQuery), (s) => s.followUp !== null);
+  const followUp = resolved.followUp!;
+
+  const closed = issueEvent('close', { iid: followUp.iid, url: followUp.webUrl });
+  expect((await send(closed, `idem-close-${followUp.iid}`)).status).toBe(200);
+  const after = await eventually(() => incident.query(incidentStateQuery), (s) => s.status === 'closed');
+  expect(after.status).toBe('closed');
+  expect(after.timeline).toContainEqual(expect.objectContaining({ event: 'follow-up closed', by: 'robin', note: 'via gitlab' }));
 });
 
 test('a delivery with a wrong or missing X-Gitlab-Token is refused with 401 and announces nothing', async () => {
