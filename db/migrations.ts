@@ -103,7 +103,9 @@ const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
         version              integer NOT NULL,
         updated_at           timestamptz NOT NULL DEFAULT now()
       );
-      CREATE UNIQUE INDEX work_items_tracker_idx ON work_items (tracker_project, tracker_iid);
+      -- Not unique: the log driver numbers issues per process, and a clash must never wedge a
+      -- workflow's projection writes; applyTrackerLabels takes the newest open item for an issue.
+      CREATE INDEX work_items_tracker_idx ON work_items (tracker_project, tracker_iid);
       CREATE INDEX work_items_kind_stage_idx ON work_items (kind, stage, created_at);
     `,
   },

@@ -221,14 +221,14 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
 
   async function giveUp(): Promise<void> {
     endHold(state, Date.now(), 'system', 'no answer');
+    state.rejection = { reason: 'no answer from the requester', by: 'system', at: Date.now() };
+    desk.move('rejected', 'system', `no answer from the requester within ${formatDuration(policy.informationGiveUpMs)}`);
     await desk.comment(
       'give-up',
       `We have not heard back for ${formatDuration(policy.informationGiveUpMs)}, so we are closing this request for now. ` +
         'Thank you for suggesting it: reopen it with the missing information whenever you like.',
       'close politely',
     );
-    state.rejection = { reason: 'no answer from the requester', by: 'system', at: Date.now() };
-    desk.move('rejected', 'system', `no answer from the requester within ${formatDuration(policy.informationGiveUpMs)}`);
   }
 
   return desk.run(nextWakeUp);

@@ -103,7 +103,8 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
   const issue = () => ({ project: state.tracker!.project, iid: state.tracker!.iid });
 
   async function comment(key: string, body: string, summary: string): Promise<void> {
-    if (!state.tracker) return;
+    // An action can arrive while the issue is still being created: the comment waits for it.
+    await condition(() => state.tracker !== null);
     await tracker.commentOnTracker.executeWithOptions(
       {
         startToCloseTimeout: '30 seconds',
@@ -117,15 +118,17 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
   /** Brings the issue in line with the state: created, label, extra labels, milestone, closed. */
   async function syncTracker(): Promise<void> {
     if (!state.tracker) {
+      // An action may change the stage while the issue is being created: remember what it got.
+      const initialLabel = labelOf(state);
       const created = await tracker.createTrackerIssue({
         idempotencyKey: `${workflowId}:issue`,
         project: policy.trackerProject,
         title: item.title,
         description: `${item.description}\n\n(${kind} ${item.id}, workflow \`${workflowId}\`)`.trim(),
-        labels: [labelOf(state)],
+        labels: [initialLabel],
       });
       state.tracker = { project: policy.trackerProject, iid: created.iid, webUrl: created.webUrl };
-      issueLabel = labelOf(state);
+      issueLabel = initialLabel;
       record(state, Date.now(), 'tracker issue created', 'system', created.webUrl);
     }
     const wanted = labelOf(state);
