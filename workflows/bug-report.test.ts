@@ -1,0 +1,216 @@
+// The bug-report workflow on the time-skipping test server, with the real activities on PostgreSQL
+// and the `log` tracker: what was done on the tracker is read back from external_effects.
+import { randomBytes } from 'node:crypto';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundle } from '@temporalio/worker';
+import pino from 'pino';
+import { logIntegrations } from '../activities/integrations';
+import { LogNotifier } from '../activities/notifier';
+import { DEFAULT_POLICY, resolveWorkItemPolicy } from '../domain/policy';
+import { DESK_BLOCKED, DESK_KIND, DESK_STAGE } from '../domain/search-attributes';
+import {
+  blockUpdate,
+  bugTriageUpdate,
+  completeUpdate,
+  confirmFixUpdate,
+  recordGamePlanUpdate,
+  requestChangesUpdate,
+  resumeUpdate,
+  startDevelopmentUpdate,
+  submitForValidationUpdate,
+  trackerLabelsChangedSignal,
+  workItemStateQuery,
+  workItemWorkflowId,
+  type WorkItemView,
+} from '../domain/work-item';
+import { eventually } from '../test/eventually';
+import { createTestDatabase, type TestDatabase } from '../test/postgres';
+import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
+import { createDeskWorker } from '../workers/worker';
+import type { bugReportWorkflow } from './bug-report';
+
+const H = 3_600_000;
+const taskQueue = 'bug-report-tests';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundle;
+let db: TestDatabase;
+
+beforeAll(async () => {
+  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
+}, 120_000);
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+/** A fresh time-skipping server per test: it stops skipping time after a rejected update or a signal. */
+async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
+  env = await timeSkippingEnvironment();
+  try {
+    const silent = pino({ level: 'silent' });
+    const worker = await createDeskWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue,
+      pool: db.pool,
+      notifier: new LogNotifier(silent),
+      integrations: logIntegrations(silent),
+      workflowBundle: bundle,
+    });
+    return await worker.runUntil(fn);
+  } finally {
+    await env.teardown();
+  }
+}
+
+type Handle = WorkflowHandle<typeof bugReportWorkflow>;
+
+async function fileBug(): Promise<Handle> {
+  const id = `br-${randomBytes(4).toString('hex')}`;
+  return env.client.workflow.start<typeof bugReportWorkflow>('bugReportWorkflow', {
+    taskQueue,
+    workflowId: workItemWorkflowId('bug-report', id),
+    args: [
+      {
+        item: { id, kind: 'bug-report', externalId: null, title: 'Export crashes on empty reports', description: 'Stack trace attached.', requester: { name: 'Kim' } },
+        policy: resolveWorkItemPolicy(DEFAULT_POLICY, 'bug-report'),
+      },
+    ],
+  });
+}
+
+const state = (h: Handle): Promise<WorkItemView> => h.query(workItemStateQuery);
+
+/** Every `Workflow::` label the workflow put on the issue, in order (the first is the one it was created with). */
+async function labelsPutOn(h: Handle): Promise<string[]> {
+  const { rows } = await db.pool.query<{ idempotency_key: string; result: { add: string[] } }>(
+    `SELECT idempotency_key, result FROM external_effects WHERE idempotency_key LIKE $1 ORDER BY created_at`,
+    [`${h.workflowId}:labels:%`],
+  );
+  return ['Workflow::Triage', ...rows.flatMap((r) => r.result.add.filter((l) => l.startsWith('Workflow::')))];
+}
+
+async function effects(h: Handle, kind: string): Promise<string[]> {
+  const { rows } = await db.pool.query<{ idempotency_key: string }>(
+    `SELECT idempotency_key FROM external_effects WHERE idempotency_key LIKE $1 ORDER BY created_at`,
+    [`${h.workflowId}:${kind}%`],
+  );
+  return rows.map((r) => r.idempotency_key.slice(h.workflowId.length + 1));
+}
+
+describe('a bug report from Triage to Completed', () => {
+  it('goes through design (labels, game plan), development, a failed validation, production, and closes', async () => {
+    await withWorker(async () => {
+      const h = await fileBug();
+      expect((await h.executeUpdate(bugTriageUpdate, { args: [{ by: 'alice', valid: true }] })).stage).toBe('design');
+      const designed = await h.executeUpdate(recordGamePlanUpdate, {
+        args: [{ by: 'bob', gamePlan: 'Guard the empty list in the exporter.', labels: ['severity::2', 'exporter'] }],
+      });
+      expect(designed.labels).toEqual(['severity::2', 'exporter']);
+      await h.executeUpdate(startDevelopmentUpdate, { args: [{ by: 'bob' }] });
+      await h.executeUpdate(submitForValidationUpdate, { args: [{ by: 'bob' }] });
+      const notFixed = await h.executeUpdate(requestChangesUpdate, { args: [{ by: 'kim', reason: 'Still crashes with filters on.' }] });
+      expect(notFixed.stage).toBe('development');
+      await h.executeUpdate(submitForValidationUpdate, { args: [{ by: 'bob' }] });
+      const fixed = await h.executeUpdate(confirmFixUpdate, { args: [{ by: 'kim' }] });
+      expect(fixed.stage).toBe('production');
+      expect(fixed.label).toBe('Workflow::Production');
+      expect((await h.describe()).typedSearchAttributes.get(DESK_STAGE)).toBe('production');
+      await h.executeUpdate(completeUpdate, { args: [{ by: 'release-bot', note: 'shipped in 17.3.1' }] });
+
+      const done = await h.result();
+      expect(done.stageHistory.map((v) => v.stage)).toEqual([
+        'triage', 'design', 'development', 'validation', 'development', 'validation', 'production', 'completed',
+      ]);
+      expect(done.validations.map((v) => v.accepted)).toEqual([false, true]);
+      expect(await labelsPutOn(h)).toEqual([
+        'Workflow::Triage', 'Workflow::Design', 'Workflow::In Progress', 'Workflow::Verification',
+        'Workflow::In Progress', 'Workflow::Verification', 'Workflow::Production', 'Workflow::Complete',
+      ]);
+      // The game plan's labels go on the issue once, beside the stage label.
+      const { rows } = await db.pool.query(
+        `SELECT result FROM external_effects WHERE idempotency_key LIKE $1 AND result->'add' ? 'exporter'`,
+        [`${h.workflowId}:labels:%`],
+      );
+      expect(rows).toEqual([{ result: { add: ['severity::2', 'exporter'], remove: [] } }]);
+      expect(await effects(h, 'close')).toEqual(['close']);
+      expect((await h.describe()).typedSearchAttributes.get(DESK_KIND)).toBe('bug-report');
+    });
+  });
+});
+
+describe('triage', () => {
+  it('an invalid report is closed with the reason', async () => {
+    await withWorker(async () => {
+      const h = await fileBug();
+      const closed = await h.executeUpdate(bugTriageUpdate, { args: [{ by: 'alice', valid: false, reason: 'works as designed' }] });
+      expect(closed.stage).toBe('rejected');
+      expect(closed.rejection?.reason).toBe('invalid: works as designed');
+      expect((await h.result()).closedAt).not.toBeNull();
+      expect(await labelsPutOn(h)).toEqual(['Workflow::Triage', 'Workflow::Rejected']);
+      expect(await effects(h, 'comment:rejected')).toHaveLength(1);
+    });
+  });
+
+  it('an invalid report needs a reason; development needs a game plan first', async () => {
+    await withWorker(async () => {
+      const h = await fileBug();
+      await expect(h.executeUpdate(bugTriageUpdate, { args: [{ by: 'alice', valid: false }] })).rejects.toMatchObject({
+        cause: { type: 'InvalidInput', message: 'reason (why the report is invalid) is required' },
+      });
+      await h.executeUpdate(bugTriageUpdate, { args: [{ by: 'alice', valid: true }] });
+      await expect(h.executeUpdate(startDevelopmentUpdate, { args: [{ by: 'bob' }] })).rejects.toMatchObject({
+        cause: { type: 'ActionNotAllowed', message: 'record a game plan first' },
+      });
+      await expect(h.executeUpdate(completeUpdate, { args: [{ by: 'bob' }] })).rejects.toMatchObject({
+        cause: { message: '"complete" is taken in In production; the bug report is in Design' },
+      });
+      expect((await state(h)).stage).toBe('design');
+    });
+  });
+});
+
+describe('Blocked', () => {
+  it('needs a reason, stops every stage action until resumed, and is counted', async () => {
+    await withWorker(async () => {
+      const h = await fileBug();
+      await h.executeUpdate(bugTriageUpdate, { args: [{ by: 'alice', valid: true }] });
+      await expect(h.executeUpdate(blockUpdate, { args: [{ by: 'bob', reason: ' ' }] })).rejects.toMatchObject({
+        cause: { type: 'InvalidInput', message: 'reason is required' },
+      });
+      const blocked = await h.executeUpdate(blockUpdate, { args: [{ by: 'bob', reason: 'needs a database dump from the customer' }] });
+      expect(blocked.label).toBe('Workflow::Blocked');
+      expect((await h.describe()).typedSearchAttributes.get(DESK_BLOCKED)).toBe(true);
+      await expect(h.executeUpdate(recordGamePlanUpdate, { args: [{ by: 'bob', gamePlan: 'x' }] })).rejects.toMatchObject({
+        cause: { message: 'the bug report is blocked (needs a database dump from the customer); resume it first' },
+      });
+      const resumed = await h.executeUpdate(resumeUpdate, { args: [{ by: 'bob' }] });
+      expect(resumed.stage).toBe('design');
+      expect(resumed.holds).toHaveLength(1);
+      expect(resumed.timeOnHold.blockedMs).toBeGreaterThanOrEqual(0);
+      expect(await labelsPutOn(h)).toEqual(['Workflow::Triage', 'Workflow::Design', 'Workflow::Blocked', 'Workflow::Design']);
+    });
+  });
+});
+
+describe('labels changed on the tracker', () => {
+  it('Verification → Production by label confirms the fix; Production → Triage is refused and answered', async () => {
+    await withWorker(async () => {
+      const h = await fileBug();
+      await h.executeUpdate(bugTriageUpdate, { args: [{ by: 'alice', valid: true }] });
+      await h.executeUpdate(recordGamePlanUpdate, { args: [{ by: 'bob', gamePlan: 'Guard it.' }] });
+      await h.executeUpdate(startDevelopmentUpdate, { args: [{ by: 'bob' }] });
+      await h.executeUpdate(submitForValidationUpdate, { args: [{ by: 'bob' }] });
+      await h.signal(trackerLabelsChangedSignal, { labels: ['Workflow::Production'], by: 'kim' });
+      const moved = await eventually(() => state(h), (s) => s.stage === 'production');
+      expect(moved.validations).toMatchObject([{ accepted: true, by: 'kim on the tracker' }]);
+      await h.signal(trackerLabelsChangedSignal, { labels: ['Workflow::Triage'], by: 'kim' });
+      const refused = await eventually(() => state(h), (s) => s.timeline.some((e) => e.event === 'label change refused'));
+      expect(refused.stage).toBe('production');
+      expect(await eventually(() => effects(h, 'comment:label-refused'), (c) => c.length === 1)).toHaveLength(1);
+      expect((await labelsPutOn(h)).at(-1)).toBe('Workflow::Production');
+    });
+  });
+});
