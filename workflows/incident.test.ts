@@ -22,7 +22,8 @@ import {
   type IncidentIntake,
   type IncidentView,
 } from '../domain/incident';
-import { DEFAULT_POLICY } from '../domain/policy';
+import { DEFAULT_POLICY, type Policy } from '../domain/policy';
+import { parsePolicy } from '../config/policy-schema';
 import { eventually } from '../test/eventually';
 import { createTestDatabase, type TestDatabase } from '../test/postgres';
 import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
@@ -67,7 +68,11 @@ async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function raiseIncident(overrides: Partial<IncidentIntake> = {}): Promise<WorkflowHandle<typeof incidentWorkflow>> {
+async function raiseIncident(
+  overrides: Partial<IncidentIntake> = {},
+  policy: Policy = DEFAULT_POLICY,
+  continueAsNewAfterEvents?: number,
+): Promise<WorkflowHandle<typeof incidentWorkflow>> {
   const incident: IncidentIntake = {
     id: `in-${randomBytes(4).toString('hex')}`,
     externalId: null,
@@ -81,7 +86,7 @@ async function raiseIncident(overrides: Partial<IncidentIntake> = {}): Promise<W
   return env.client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
     taskQueue,
     workflowId: incidentWorkflowId(incident.id),
-    args: [{ incident, policy: resolveIncidentPolicy(DEFAULT_POLICY) }],
+    args: [{ incident, policy: resolveIncidentPolicy(policy), continueAsNewAfterEvents }],
   });
 }
 
@@ -263,5 +268,47 @@ describe('resolution and follow-up', () => {
       await h.signal(followUpClosedSignal, { by: 'bob', source: 'gitlab' });
       expect((await h.result()).status).toBe('closed');
     });
+  });
+});
+
+describe('escalation mode and policy', () => {
+  it("in 'pagerduty' mode the engine triggers once and leaves escalation to PagerDuty", async () => {
+    await withWorker(async () => {
+      const policy: Policy = { ...DEFAULT_POLICY, incident: { ...DEFAULT_POLICY.incident!, escalationMode: 'pagerduty' } };
+      const h = await raiseIncident({}, policy);
+      await eventually(() => state(h), (s) => s.pages.length === 1);
+      await env.sleep(50 * M);
+      const s = await state(h);
+      expect(s.pages).toHaveLength(1);
+      expect(s.escalationMode).toBe('pagerduty');
+      expect(await effects(h, 'page:')).toEqual(['page:1:1:oncall-primary']);
+    });
+  });
+
+  it('a long follow-up continues as new and keeps its state and its reminders', async () => {
+    await withWorker(async () => {
+      // About 75 events by the resolution, 17 more per reminder: it continues as new after the second
+      // reminder, while no update is in flight.
+      const h = await raiseIncident({}, DEFAULT_POLICY, 100);
+      const firstRun = (await h.describe()).runId;
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Fixed.' }] });
+      await env.sleep(6 * D);
+      const s = await eventually(() => state(h), (v) => v.followUp?.reminders === 6);
+      expect(s.followUp!.reminders).toBe(6);
+      expect(s.acknowledgedBy).toBe('alice');
+      expect((await h.describe()).runId).not.toBe(firstRun);
+      expect(await effects(h, 'follow-up-reminder:')).toHaveLength(6);
+      expect(await effects(h, 'follow-up')).toHaveLength(7); // the task itself and six reminders
+    });
+  });
+
+  it("the policy's paging chain must give level 1 exactly the acknowledgement window", () => {
+    const bad = JSON.parse(JSON.stringify(DEFAULT_POLICY));
+    bad.incident.pagingChain[0].waitMs = 10 * M;
+    expect(() => parsePolicy(bad, 'test.json')).toThrow(/incident\.pagingChain\.0: level 1 must last exactly acknowledgeWithinMs/);
+    bad.incident.escalationMode = 'carrier-pigeon';
+    expect(() => parsePolicy(bad, 'test.json')).toThrow(/incident\.escalationMode: Invalid option/);
+    expect(parsePolicy({ ...DEFAULT_POLICY, incident: undefined }, 'no-section.json').incident).toBeUndefined();
   });
 });
