@@ -10,6 +10,7 @@ import { logIntegrations } from '../activities/integrations';
 import { LogNotifier } from '../activities/notifier';
 import {
   acknowledgeIncidentUpdate,
+  addResponderUpdate,
   closeFollowUpUpdate,
   declareCrisisUpdate,
   followUpClosedSignal,
@@ -200,6 +201,20 @@ describe('crisis', () => {
       expect(await effects(h, 'status-update:1:')).toHaveLength(CHANNELS.length);
       expect(await effects(h, 'status-update:2:')).toHaveLength(CHANNELS.length);
       expect(await effects(h, 'page:crisis:')).toEqual(['page:crisis:2:1:oncall-secondary']);
+    });
+  });
+
+  it('more responders than the policy allows (3) make it a crisis at once', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      await h.executeUpdate(addResponderUpdate, { args: [{ by: 'alice', responder: 'bob' }] });
+      const three = await h.executeUpdate(addResponderUpdate, { args: [{ by: 'alice', responder: 'carol' }] });
+      expect(three.crisis).toBeNull();
+      const four = await h.executeUpdate(addResponderUpdate, { args: [{ by: 'alice', responder: 'dave' }] });
+      expect(four.responders).toEqual(['alice', 'bob', 'carol', 'dave']);
+      expect(four.crisis).toMatchObject({ by: 'system', reason: '4 responders (more than 3)' });
+      expect(four.announcements).toHaveLength(CHANNELS.length);
     });
   });
 
