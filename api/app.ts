@@ -7,6 +7,7 @@ import { errorHandler } from './errors';
 import { incidentRoutes } from './incident';
 import { securityReportRoutes } from './security-report';
 import { ticketRoutes } from './ticket';
+import { workItemRoutes } from './work-item';
 import { webhookRoutes } from './webhooks';
 
 export interface ApiDeps {
@@ -29,7 +30,7 @@ export function createApp(deps: ApiDeps): express.Express {
     res.json({
       service: 'support-desk',
       policy: deps.policy.name,
-      links: { tickets: '/tickets', health: '/healthz', temporalUi: deps.temporalUiUrl },
+      links: { tickets: '/tickets', featureRequests: '/feature-requests', bugReports: '/bug-reports', health: '/healthz', temporalUi: deps.temporalUiUrl },
     });
   });
   app.get('/healthz', async (_req, res) => {
@@ -38,6 +39,8 @@ export function createApp(deps: ApiDeps): express.Express {
   });
 
   app.use('/tickets', ticketRoutes(deps));
+  app.use('/feature-requests', workItemRoutes('feature-request', deps));
+  app.use('/bug-reports', workItemRoutes('bug-report', deps));
   app.use('/incidents', incidentRoutes(deps));
   app.use('/security-reports', securityReportRoutes(deps));
 

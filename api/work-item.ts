@@ -1,0 +1,282 @@
+// Feature-request and bug-report routes: intake (starts the workflow, idempotent on externalId), one
+// route per transition (a workflow update), the item itself (a query), lists (the `work_items`
+// projection), and applyTrackerLabels, which the GitLab webhook calls when an issue's labels change.
+import { createHash, randomUUID } from 'node:crypto';
+import { Router } from 'express';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { resolveWorkItemPolicy } from '../domain/policy';
+import { DESK_BLOCKED, DESK_KIND, DESK_MILESTONE, DESK_STAGE } from '../domain/search-attributes';
+import {
+  ACTION_NOT_ALLOWED,
+  BUG_ACTIONS,
+  FEATURE_ACTIONS,
+  STAGES_OF,
+  trackerLabelsChangedSignal,
+  workItemStateQuery,
+  workItemWorkflowId,
+  type WorkItemIntake,
+  type WorkItemKind,
+} from '../domain/work-item';
+import type { ApiDeps } from './app';
+import { HttpError, invalidInput } from './errors';
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+
+const KINDS = {
+  'feature-request': { path: '/feature-requests', noun: 'feature request', idPrefix: 'fr', workflowType: 'featureRequestWorkflow' },
+  'bug-report': { path: '/bug-reports', noun: 'bug report', idPrefix: 'br', workflowType: 'bugReportWorkflow' },
+} as const;
+
+const ACTIONS_OF: Record<WorkItemKind, Record<string, (typeof FEATURE_ACTIONS)[keyof typeof FEATURE_ACTIONS]>> = {
+  'feature-request': FEATURE_ACTIONS,
+  'bug-report': BUG_ACTIONS as unknown as Record<string, (typeof FEATURE_ACTIONS)[keyof typeof FEATURE_ACTIONS]>,
+};
+
+function intakeSchema() {
+  return z.strictObject({
+    externalId: text(200).optional(),
+    title: text(500),
+    description: z.string().max(50_000).default(''),
+    requester: z
+      .strictObject({ name: text(200).optional(), email: z.email().optional(), handle: text(200).optional() })
+      .default({}),
+  });
+}
+
+/** The body of every action; the workflow's validators check what depends on the state. */
+function actionSchemas(kind: WorkItemKind): Record<string, z.ZodType> {
+  const by = text(200);
+  const note = text(5_000).optional();
+  const reason = text(5_000);
+  const shared = {
+    'record-game-plan': z.strictObject({ by, gamePlan: text(50_000), ...(kind === 'bug-report' ? { labels: z.array(text(200)).max(20).optional() } : {}) }),
+    'start-development': z.strictObject({ by, note }),
+    'submit-for-validation': z.strictObject({ by, note }),
+    'request-changes': z.strictObject({ by, reason }),
+    wait: z.strictObject({ by, on: z.enum(['input', 'dependency']), reason }),
+    block: z.strictObject({ by, reason }),
+    resume: z.strictObject({ by, note }),
+  };
+  if (kind === 'bug-report') {
+    return {
+      ...shared,
+      triage: z.strictObject({ by, valid: z.boolean(), reason: reason.optional() }),
+      'confirm-fix': z.strictObject({ by }),
+      complete: z.strictObject({ by, note }),
+    };
+  }
+  return {
+    ...shared,
+    triage: z.strictObject({ by, enoughInformation: z.boolean(), question: text(50_000).optional() }),
+    'provide-information': z.strictObject({ by, information: text(50_000) }),
+    'check-workload': z.strictObject({ by, validForWorkload: z.boolean(), reason: reason.optional() }),
+    decide: z.strictObject({ by, technicallyPossible: z.boolean(), feasible: z.boolean(), exceedsCapacity: z.boolean(), note }),
+    'set-milestone': z.strictObject({ by, title: text(200), startsAt: z.iso.datetime({ offset: true }) }),
+    accept: z.strictObject({ by }),
+  };
+}
+
+function listQuerySchema(kind: WorkItemKind) {
+  return z.strictObject({
+    stage: z.enum(STAGES_OF[kind] as [string, ...string[]]).optional(),
+    hold: z.enum(['waiting', 'blocked', 'none']).optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    offset: z.coerce.number().int().min(0).default(0),
+  });
+}
+
+/** The same external id always names the same feature request (or bug report). */
+export function workItemIdFor(kind: WorkItemKind, externalId: string | undefined): string {
+  const prefix = KINDS[kind].idPrefix;
+  if (!externalId) return `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  return `${prefix}-${createHash('sha256').update(`${kind}\0${externalId}`).digest('hex').slice(0, 16)}`;
+}
+
+export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
+  const router = Router();
+  const { path, noun, workflowType } = KINDS[kind];
+  const intake = intakeSchema();
+  const actions = actionSchemas(kind);
+  const listQuery = listQuerySchema(kind);
+  const notFound = (id: string) => new HttpError(404, `no ${noun} "${id}"; check the id returned by POST ${path}`);
+
+  const links = (id: string) => ({
+    self: `${path}/${id}`,
+    actions: Object.keys(ACTIONS_OF[kind]).map((a) => `${path}/${id}/${a}`),
+    temporalUi: `${temporalUiUrl}/namespaces/${client.options.namespace}/workflows/${workItemWorkflowId(kind, id)}`,
+  });
+
+  router.post('/', async (req, res) => {
+    const parsed = intake.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalidInput(parsed.error, noun);
+    const body = parsed.data;
+    const item: WorkItemIntake = {
+      id: workItemIdFor(kind, body.externalId),
+      kind,
+      externalId: body.externalId ?? null,
+      title: body.title,
+      description: body.description,
+      requester: body.requester,
+    };
+    const workflowId = workItemWorkflowId(kind, item.id);
+    try {
+      await client.workflow.start(workflowType, {
+        taskQueue,
+        workflowId,
+        args: [{ item, policy: resolveWorkItemPolicy(policy, kind) }],
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: DESK_KIND, value: kind },
+          { key: DESK_STAGE, value: 'triage' },
+          { key: DESK_MILESTONE, value: 'none' },
+          { key: DESK_BLOCKED, value: false },
+        ],
+        staticSummary: `${item.title} (${noun})`,
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        res.status(200).json({ id: item.id, workflowId, created: false, links: links(item.id) });
+        return;
+      }
+      throw err;
+    }
+    res.status(201).location(`${path}/${item.id}`).json({ id: item.id, workflowId, created: true, links: links(item.id) });
+  });
+
+  router.get('/', async (req, res) => {
+    const parsed = listQuery.safeParse(req.query);
+    if (!parsed.success) throw invalidInput(parsed.error, 'filter');
+    const q = parsed.data;
+    const params: unknown[] = [kind];
+    const where = ['kind = $1'];
+    if (q.stage) {
+      params.push(q.stage);
+      where.push(`stage = $${params.length}`);
+    }
+    if (q.hold === 'none') where.push('hold IS NULL');
+    else if (q.hold) {
+      params.push(q.hold);
+      where.push(`hold = $${params.length}`);
+    }
+    params.push(q.limit, q.offset);
+    const { rows } = await pool.query(
+      `SELECT * FROM work_items WHERE ${where.join(' AND ')}
+       ORDER BY created_at, id LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+    res.json({ items: rows.map(projectionRow), limit: q.limit, offset: q.offset });
+  });
+
+  router.get('/:id', async (req, res) => {
+    try {
+      res.json(await client.workflow.getHandle(workItemWorkflowId(kind, req.params.id)).query(workItemStateQuery));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound(req.params.id);
+      throw err;
+    }
+  });
+
+  router.post('/:id/:action', async (req, res) => {
+    const { id, action } = req.params;
+    const update = ACTIONS_OF[kind][action];
+    if (!update) {
+      throw new HttpError(404, `unknown action "${action}"; a ${noun} takes ${Object.keys(ACTIONS_OF[kind]).join(', ')}`);
+    }
+    const parsed = actions[action]!.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
+    const handle = client.workflow.getHandle(workItemWorkflowId(kind, id));
+    try {
+      res.json(await handle.executeUpdate(update, { args: [parsed.data as never] }));
+    } catch (err) {
+      throw await actionError(err, handle, noun, () => notFound(id));
+    }
+  });
+
+  return router;
+}
+
+/** Turns a failed update into 409 (the stage does not allow it), 400, or 404. */
+async function actionError(err: unknown, handle: WorkflowHandle, noun: string, notFound: () => HttpError): Promise<unknown> {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    if (err.cause.type === ACTION_NOT_ALLOWED) return new HttpError(409, err.cause.message);
+    if (err.cause.type === 'InvalidInput') return new HttpError(400, err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed/i.test(err.message))) {
+    // An update cannot reach a finished workflow: say in which stage it ended.
+    try {
+      const description = await handle.describe();
+      if (description.status.name === 'COMPLETED') {
+        const { stage } = await handle.query(workItemStateQuery);
+        return new HttpError(409, `the ${noun} is ${stage}; nothing more can happen to it`);
+      }
+      if (description.status.name !== 'RUNNING') return new HttpError(409, `the ${noun}'s workflow is ${description.status.name.toLowerCase()}`);
+    } catch (describeErr) {
+      if (describeErr instanceof WorkflowNotFoundError) return notFound();
+      throw describeErr;
+    }
+  }
+  return err;
+}
+
+/**
+ * A GitLab issue's labels changed (the webhook calls this). Finds the open work item mirrored on
+ * (project, iid) and signals its workflow with the issue's labels; the workflow moves when the
+ * `Workflow::` label is a move it may make now, and otherwise answers on the issue and restores its
+ * label. 'unknown-issue' when no open work item is mirrored there (also once it is completed or
+ * rejected: its workflow has ended).
+ */
+export async function applyTrackerLabels(
+  deps: { client: Client; pool: Pool },
+  change: { project: string; iid: number; labels: string[]; by: string },
+): Promise<'signalled' | 'unknown-issue'> {
+  const { rows } = await deps.pool.query<{ workflow_id: string }>(
+    `SELECT workflow_id FROM work_items
+     WHERE tracker_project = $1 AND tracker_iid = $2 AND closed_at IS NULL
+     ORDER BY created_at DESC LIMIT 1`,
+    [change.project, change.iid],
+  );
+  const workflowId = rows[0]?.workflow_id;
+  if (!workflowId) return 'unknown-issue';
+  try {
+    await deps.client.workflow
+      .getHandle(workflowId)
+      .signal(trackerLabelsChangedSignal, { labels: change.labels, by: change.by });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return 'unknown-issue';
+    throw err;
+  }
+  return 'signalled';
+}
+
+/** A projection row as the API shows it (camelCase, ISO times, milliseconds as numbers). */
+function projectionRow(r: Record<string, unknown>) {
+  const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);
+  return {
+    id: r.id,
+    workflowId: r.workflow_id,
+    kind: r.kind,
+    externalId: r.external_id,
+    title: r.title,
+    stage: r.stage,
+    hold: r.hold,
+    holdReason: r.hold_reason,
+    tracker: r.tracker_iid === null ? null : { project: r.tracker_project, iid: r.tracker_iid, webUrl: r.tracker_url },
+    milestone: r.milestone === null ? null : { title: r.milestone, startsAt: iso(r.milestone_starts_at) },
+    createdAt: iso(r.created_at),
+    stageEnteredAt: iso(r.stage_entered_at),
+    closedAt: iso(r.closed_at),
+    waitingMs: Number(r.waiting_ms),
+    blockedMs: Number(r.blocked_ms),
+    updatedAt: iso(r.updated_at),
+  };
+}
