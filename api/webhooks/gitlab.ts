@@ -4,23 +4,13 @@
 import { Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { followUpClosedSignal } from '../../domain/incident';
-import type { Pool } from 'pg';
-import type { Client } from '@temporalio/client';
 import { trackerAnnouncementWorkflowId, type TrackerIssueAnnouncement } from '../../domain/tracker-announcement';
 import type { announceTrackerIssueWorkflow } from '../../workflows/tracker-announcement';
 import type { ApiDeps } from '../app';
+import { applyTrackerLabels } from '../work-item';
 import { HttpError } from '../errors';
 import { parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
 import { verifyGitLabToken } from './signatures';
-
-/** The shape of api/work-item.ts's `applyTrackerLabels` (feature requests and bug reports). */
-export type ApplyTrackerLabels = (
-  deps: { client: Client; pool: Pool },
-  change: { project: string; iid: number; labels: string[]; by: string },
-) => Promise<'signalled' | 'unknown-issue'>;
-
-/** Until feature requests and bug reports are wired in, a label change reaches no workflow. */
-const noWorkItems: ApplyTrackerLabels = async () => 'unknown-issue';
 
 interface GitLabIssueEvent {
   object_kind?: string;
@@ -36,12 +26,7 @@ interface GitLabIssueEvent {
   changes?: { labels?: { previous?: Array<{ title: string }>; current?: Array<{ title: string }> } };
 }
 
-export function gitlabWebhook(
-  deps: ApiDeps,
-  token: string | undefined,
-  teamChannel: string,
-  applyTrackerLabels: ApplyTrackerLabels = noWorkItems,
-): Router {
+export function gitlabWebhook(deps: ApiDeps, token: string | undefined, teamChannel: string): Router {
   const router = Router();
 
   router.post('/', async (req, res) => {
@@ -55,18 +40,13 @@ export function gitlabWebhook(
     }
     // Idempotency-Key is the same on every retry of one delivery (GitLab 17.4+); the event UUID before that.
     const deliveryId = req.get('idempotency-key') ?? req.get('x-gitlab-event-uuid');
-    await receiveDelivery(deps, res, 'gitlab', deliveryId, () => onIssueEvent(deps, payload, teamChannel, applyTrackerLabels));
+    await receiveDelivery(deps, res, 'gitlab', deliveryId, () => onIssueEvent(deps, payload, teamChannel));
   });
 
   return router;
 }
 
-async function onIssueEvent(
-  deps: ApiDeps,
-  payload: GitLabIssueEvent,
-  teamChannel: string,
-  applyTrackerLabels: ApplyTrackerLabels,
-): Promise<void> {
+async function onIssueEvent(deps: ApiDeps, payload: GitLabIssueEvent, teamChannel: string): Promise<void> {
   const issue = payload.object_attributes!;
   const project = payload.project!.path_with_namespace!;
   const by = payload.user?.username ?? 'gitlab';
@@ -83,6 +63,7 @@ async function onIssueEvent(
   if (issue.action === 'close' && issue.url) await closeIncidentFollowUp(deps, issue.url, by);
   const labels = payload.changes?.labels;
   if (labels) {
+    // The issue's labels after the change; the work item's workflow decides what a move means.
     const current = (labels.current ?? []).map((l) => l.title);
     const outcome = await applyTrackerLabels(deps, { project, iid: issue.iid!, labels: current, by });
     webhookLog.info({ project, iid: issue.iid, outcome }, 'gitlab label change');

@@ -89,14 +89,37 @@ test('a confidential issue is not announced in a channel', async () => {
   expect(announcementsOf(number)).toEqual([]);
 });
 
-test('a label change is handed on and the delivery recorded', async () => {
-  const event = issueEvent('update', {
+test("moving a feature request's Workflow:: label on GitLab moves its workflow, once per delivery", async () => {
+  const filed = await desk.post('/feature-requests', JSON.stringify({ title: 'Keyboard shortcuts' }));
+  expect(filed.status).toBe(201);
+  const id: string = filed.body.id;
+  await desk.post(`/feature-requests/${id}/triage`, JSON.stringify({ by: 'alice', enoughInformation: true }));
+  const { rows } = await eventually(
+    () => desk.db.pool.query('SELECT tracker_project, tracker_iid FROM work_items WHERE id = $1', [id]),
+    (r) => r.rows[0]?.tracker_iid != null,
+  );
+  const { tracker_project: project, tracker_iid: number } = rows[0];
+
+  const relabelled = issueEvent('update', {
+    iid: number,
     changes: {
       labels: {
         previous: [{ id: 1, title: 'Workflow::Triage' }],
-        current: [{ id: 2, title: 'Workflow::Ready for Development' }],
+        current: [{ id: 2, title: 'Workflow::Design' }],
       },
     },
+  });
+  relabelled.project.path_with_namespace = project;
+  expect(await send(relabelled, `idem-labels-${id}`)).toMatchObject({ status: 200, body: { ok: true } });
+  expect(await send(relabelled, `idem-labels-${id}`)).toMatchObject({ status: 200, body: { duplicate: true } });
+  const moved = await eventually(async () => (await fetch(`${desk.url}/feature-requests/${id}`)).json() as Promise<any>, (w) => w.stage === 'design');
+  expect(moved.stage).toBe('design');
+  expect(moved.stageHistory.filter((h: { stage: string }) => h.stage === 'design')).toHaveLength(1);
+});
+
+test('a label change on an issue no work item tracks is answered and recorded, and changes nothing', async () => {
+  const event = issueEvent('update', {
+    changes: { labels: { previous: [], current: [{ id: 2, title: 'Workflow::Design' }] } },
   });
   const res = await send(event, `idem-labels-${event.object_attributes.iid}`);
   expect(res).toMatchObject({ status: 200, body: { ok: true } });
