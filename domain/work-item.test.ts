@@ -1,5 +1,7 @@
 // The work-item stage machine, table-driven: every move between stages is either in the process or
 // refused, for both kinds; every action in every stage; Waiting/Blocked; labels set on the tracker.
+import { PolicyError, parsePolicy } from '../config/policy-schema';
+import { DEFAULT_POLICY, DEMO_POLICY, WORK_ITEM_DEFAULTS, resolveWorkItemPolicy } from './policy';
 import {
   FINAL_STAGES,
   STAGES_OF,
@@ -181,5 +183,25 @@ describe('labels set on the tracker', () => {
       { stage: 'triage', enteredAt: 0, leftAt: 5_000, by: 'intake' },
       { stage: 'design', enteredAt: 5_000, leftAt: null, by: 'alice' },
     ]);
+  });
+});
+
+describe('the policy\'s workItems section', () => {
+  it('is optional: a policy without it gets the defaults (3-day reminders, give up after 14 days)', () => {
+    const { workItems: _omitted, ...withoutWorkItems } = DEFAULT_POLICY;
+    const policy = parsePolicy(withoutWorkItems, 'test');
+    expect(resolveWorkItemPolicy(policy, 'bug-report')).toEqual({
+      policyName: 'default',
+      trackerProject: WORK_ITEM_DEFAULTS.bugReportProject,
+      triageReminderMs: 3 * 24 * 3_600_000,
+      informationGiveUpMs: 14 * 24 * 3_600_000,
+    });
+    expect(resolveWorkItemPolicy(parsePolicy(DEMO_POLICY, 'demo'), 'feature-request').triageReminderMs).toBe(20_000);
+  });
+
+  it('is checked field by field when present', () => {
+    const broken = { ...DEFAULT_POLICY, workItems: { ...WORK_ITEM_DEFAULTS, bugReportProject: '', triageReminderMs: -1 } };
+    expect(() => parsePolicy(broken, 'test')).toThrow(PolicyError);
+    expect(() => parsePolicy(broken, 'test')).toThrow(/workItems\.bugReportProject: .*\n.*workItems\.triageReminderMs: /);
   });
 });
