@@ -166,4 +166,27 @@ describe('a feature request on GitLab', () => {
       );
     });
   });
+
+  it('a late echo of its own label change is not taken for a request to go back', async () => {
+    await withWorker(async () => {
+      const h = await fileRequest('Bulk export');
+      const { iid } = await issueOf(h);
+      await h.executeUpdate(featureTriageUpdate, { args: [{ by: 'alice', enoughInformation: true }] });
+      await h.executeUpdate(checkWorkloadUpdate, { args: [{ by: 'alice', validForWorkload: true }] });
+      await h.executeUpdate(recordGamePlanUpdate, { args: [{ by: 'bob', gamePlan: 'CSV first.' }] });
+      await h.executeUpdate(decideUpdate, { args: [{ by: 'bob', technicallyPossible: true, feasible: true, exceedsCapacity: false }] });
+      const notes = gitlab.issue(project, iid)!.notes.length;
+
+      // GitLab's webhook for "Design" (set by the workflow) arrives after the move to Planning.
+      const pool = db.pool;
+      expect(await applyTrackerLabels({ client: env.client, pool }, { project, iid, labels: ['Workflow::Design'], by: 'desk-bot' })).toBe('signalled');
+      expect(await applyTrackerLabels({ client: env.client, pool }, { project, iid, labels: ['Workflow::Planning'], by: 'desk-bot' })).toBe('signalled');
+      await new Promise((r) => setTimeout(r, 500));
+      const s = await state(h);
+      expect(s.stage).toBe('planning');
+      expect(s.timeline.some((e) => e.event === 'label change refused')).toBe(false);
+      expect(workflowLabels(gitlab.issue(project, iid)!.labels)).toEqual(['Workflow::Planning']);
+      expect(gitlab.issue(project, iid)!.notes).toHaveLength(notes);
+    });
+  });
 });

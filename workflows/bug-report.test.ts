@@ -196,7 +196,7 @@ describe('Blocked', () => {
 });
 
 describe('labels changed on the tracker', () => {
-  it('Verification → Production by label confirms the fix; Production → Triage is refused and answered', async () => {
+  it('Verification → Production by label confirms the fix; Blocked without a reason is refused and answered', async () => {
     await withWorker(async () => {
       const h = await fileBug();
       await h.executeUpdate(bugTriageUpdate, { args: [{ by: 'alice', valid: true }] });
@@ -206,7 +206,7 @@ describe('labels changed on the tracker', () => {
       await h.signal(trackerLabelsChangedSignal, { labels: ['Workflow::Production'], by: 'kim' });
       const moved = await eventually(() => state(h), (s) => s.stage === 'production');
       expect(moved.validations).toMatchObject([{ accepted: true, by: 'kim on the tracker' }]);
-      await h.signal(trackerLabelsChangedSignal, { labels: ['Workflow::Triage'], by: 'kim' });
+      await h.signal(trackerLabelsChangedSignal, { labels: ['Workflow::Blocked'], by: 'kim' });
       const refused = await eventually(() => state(h), (s) => s.timeline.some((e) => e.event === 'label change refused'));
       expect(refused.stage).toBe('production');
       expect(await eventually(() => effects(h, 'comment:label-refused'), (c) => c.length === 1)).toHaveLength(1);

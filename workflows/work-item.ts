@@ -52,6 +52,12 @@ const tracker = proxyActivities<WorkItemActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+/**
+ * How long after we set a label its webhook echo is still expected. GitLab delivers within seconds;
+ * short, so that a person moving the label back soon after is rarely mistaken for an echo.
+ */
+const ECHO_WINDOW_MS = 60_000;
+
 /** Something due at a time: the workflow sleeps until the earliest one (or the next change). */
 export interface WakeUp {
   at: number;
@@ -96,6 +102,8 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
 
   /** The `Workflow::` label the issue carries as far as we know (ours, or one set on the tracker). */
   let issueLabel: string | null = null;
+  /** Labels we put on the issue lately, whose webhook echo may still arrive (see takeOwnEcho). */
+  const ownLabels: Array<{ label: string; at: number }> = [];
   const mirroredLabels = new Set<string>();
   let issueMilestone: string | null = null;
   let issueClosed = false;
@@ -129,6 +137,7 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
       });
       state.tracker = { project: policy.trackerProject, iid: created.iid, webUrl: created.webUrl };
       issueLabel = initialLabel;
+      ownLabels.push({ label: initialLabel, at: Date.now() });
       record(state, Date.now(), 'tracker issue created', 'system', created.webUrl);
     }
     const wanted = labelOf(state);
@@ -138,8 +147,16 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
       const remove = wanted !== issueLabel && issueLabel !== null ? [issueLabel] : [];
       await tracker.setTrackerLabels.executeWithOptions(
         { startToCloseTimeout: '30 seconds', summary: `label → ${add.join(', ')}` },
-        [{ idempotencyKey: `${workflowId}:labels:${state.version}:${add.join(',')}`, ...issue(), add, remove }],
+        [
+          {
+            idempotencyKey: `${workflowId}:labels:${state.version}:${state.labelChangesSeen}:${add.join(',')}`,
+            ...issue(),
+            add,
+            remove,
+          },
+        ],
       );
+      if (wanted !== issueLabel) ownLabels.push({ label: wanted, at: Date.now() });
       issueLabel = wanted;
       for (const l of extra) mirroredLabels.add(l);
     }
@@ -264,14 +281,36 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
    * `takeByLabel(action, to, by)` does what the action would do through the API, with what a label
    * cannot carry filled in (e.g. "moved on the tracker" as the reason).
    */
+  /**
+   * GitLab sends a webhook for our own label changes too. Usually it names the label we are in (a
+   * no-op), but when two moves come quickly the echo of the first can arrive after the second: a
+   * label we set ourselves within ECHO_WINDOW_MS is such an echo, not someone's request to go back.
+   */
+  function takeOwnEcho(label: string): boolean {
+    const now = Date.now();
+    while (ownLabels.length > 0 && now - ownLabels[0]!.at > ECHO_WINDOW_MS) ownLabels.shift();
+    const at = ownLabels.findIndex((o) => o.label === label);
+    if (at < 0) return false;
+    ownLabels.splice(at, 1);
+    return true;
+  }
+
   function onTrackerLabels(takeByLabel: (action: string, to: Stage, by: string) => Promise<void>): void {
     setHandler(trackerLabelsChangedSignal, async ({ labels, by }) => {
       state.labelChangesSeen += 1;
       const seen = state.labelChangesSeen;
+      const wanted = workflowLabelIn(labels);
+      if (wanted !== null && takeOwnEcho(wanted)) {
+        if (wanted === labelOf(state)) return;
+        // A late echo: say nothing, but make sure the issue shows where the item is now.
+        issueLabel = wanted;
+        await publish();
+        return;
+      }
       const request = interpretLabels(kind, state, labels);
       if (request.type === 'none') return;
       // The issue carries this label now, whatever we decide: the next sync starts from it.
-      issueLabel = workflowLabelIn(labels);
+      issueLabel = wanted;
       const who = `${by} on the tracker`;
       switch (request.type) {
         case 'move':
