@@ -278,10 +278,6 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
   // ---- label changes made on the tracker ------------------------------------------------------
 
   /**
-   * `takeByLabel(action, to, by)` does what the action would do through the API, with what a label
-   * cannot carry filled in (e.g. "moved on the tracker" as the reason).
-   */
-  /**
    * GitLab sends a webhook for our own label changes too. Usually it names the label we are in (a
    * no-op), but when two moves come quickly the echo of the first can arrive after the second: a
    * label we set ourselves within ECHO_WINDOW_MS is such an echo, not someone's request to go back.
@@ -295,6 +291,10 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
     return true;
   }
 
+  /**
+   * `takeByLabel(action, to, by)` does what the action would do through the API, with what a label
+   * cannot carry filled in (e.g. "moved on the tracker" as the reason).
+   */
   function onTrackerLabels(takeByLabel: (action: string, to: Stage, by: string) => Promise<void>): void {
     setHandler(trackerLabelsChangedSignal, async ({ labels, by }) => {
       state.labelChangesSeen += 1;
