@@ -231,6 +231,8 @@ describe('triage waiting on the requester', () => {
   it(`reminds the requester every ${WORK_ITEM_DEFAULTS.triageReminderMs / D} days and closes politely after ${WORK_ITEM_DEFAULTS.informationGiveUpMs / D}`, async () => {
     await withWorker(async () => {
       const h = await fileRequest();
+      // The issue exists with its Triage label before triage asks (under load it could still be on its way).
+      await eventually(() => state(h), (v) => v.tracker !== null);
       const asked = await h.executeUpdate(featureTriageUpdate, {
         args: [{ by: 'alice', enoughInformation: false, question: 'Which screens need it?' }],
       });
