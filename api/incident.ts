@@ -1,9 +1,7 @@
 // Incident routes: intake (starts the workflow, idempotent on the external id), one route per agent
 // action (a workflow update), the incident itself (a query) and lists (the PostgreSQL projection).
 // startIncident() is also how an emergency ticket raises its incident.
-import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import {
   INCIDENT_ACTIONS,
@@ -19,7 +17,7 @@ import { DESK_CRISIS, DESK_KIND, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '
 import type { incidentWorkflow } from '../workflows/incident';
 import type { ApiDeps } from './app';
 import { HttpError, invalidInput } from './errors';
-import { workflowActionError } from './workflow-errors';
+import { actionRequest, idForExternalId, itemLinks, pageQuery, projectionPage, runAction, startOnce, workflowStateRoute } from './workflow-routes';
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
@@ -49,15 +47,13 @@ function listQuerySchema() {
     status: z.enum(INCIDENT_STATUSES).optional(),
     severity: z.enum(INCIDENT_SEVERITIES).optional(),
     crisis: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageQuery(),
   });
 }
 
 /** The same external id always names the same incident. */
 export function incidentIdFor(externalId: string | undefined): string {
-  if (!externalId) return `in-${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  return `in-${createHash('sha256').update(`incident\0${externalId}`).digest('hex').slice(0, 16)}`;
+  return idForExternalId('in', 'incident', externalId);
 }
 
 /** Starts the incident's workflow; `created: false` when it already runs (or ran). */
@@ -66,41 +62,30 @@ export async function startIncident(
   incident: IncidentIntake,
 ): Promise<{ workflowId: string; created: boolean }> {
   const workflowId = incidentWorkflowId(incident.id);
-  try {
-    await client.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
-      taskQueue,
-      workflowId,
-      args: [{ incident, policy: resolveIncidentPolicy(policy) }],
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: DESK_KIND, value: 'incident' },
-        { key: DESK_STATUS, value: 'triggered' },
-        { key: DESK_SEVERITY, value: incident.severity },
-        { key: DESK_LEVEL, value: 0 },
-        { key: DESK_CRISIS, value: false },
-      ],
-      staticSummary: `Emergency: ${incident.title} (${incident.severity})`,
-    });
-    return { workflowId, created: true };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, created: false };
-    throw err;
-  }
+  const created = await startOnce<typeof incidentWorkflow>(client, 'incidentWorkflow', {
+    taskQueue,
+    workflowId,
+    args: [{ incident, policy: resolveIncidentPolicy(policy) }],
+    typedSearchAttributes: [
+      { key: DESK_KIND, value: 'incident' },
+      { key: DESK_STATUS, value: 'triggered' },
+      { key: DESK_SEVERITY, value: incident.severity },
+      { key: DESK_LEVEL, value: 0 },
+      { key: DESK_CRISIS, value: false },
+    ],
+    staticSummary: `Emergency: ${incident.title} (${incident.severity})`,
+  });
+  return { workflowId, created };
 }
 
 export function incidentRoutes(deps: ApiDeps): Router {
-  const { client, pool, temporalUiUrl } = deps;
+  const { client, pool } = deps;
   const router = Router();
   const intake = intakeSchema();
   const actions = actionSchemas();
   const listQuery = listQuerySchema();
 
-  const links = (id: string) => ({
-    self: `/incidents/${id}`,
-    actions: Object.keys(INCIDENT_ACTIONS).map((a) => `/incidents/${id}/${a}`),
-    temporalUi: `${temporalUiUrl}/namespaces/${client.options.namespace}/workflows/${incidentWorkflowId(id)}`,
-  });
+  const links = itemLinks('/incidents', INCIDENT_ACTIONS, incidentWorkflowId, deps);
 
   router.post('/', async (req, res) => {
     const parsed = intake.safeParse(req.body ?? {});
@@ -126,54 +111,33 @@ export function incidentRoutes(deps: ApiDeps): Router {
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw invalidInput(parsed.error, 'filter');
     const q = parsed.data;
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (column: string, value: unknown) => {
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
-    };
-    if (q.status) add('status', q.status);
-    if (q.severity) add('severity', q.severity);
-    if (q.crisis !== undefined) add('crisis', q.crisis);
-    params.push(q.limit, q.offset);
-    const { rows } = await pool.query(
-      `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
+    // Newest first: the latest emergency is the one on fire.
+    const rows = await projectionPage(
+      pool,
+      'incidents',
+      { status: q.status, severity: q.severity, crisis: q.crisis },
+      'created_at DESC, id',
+      q,
     );
     res.json({ incidents: rows.map(projectionRow), limit: q.limit, offset: q.offset });
   });
 
-  router.get('/:id', async (req, res) => {
-    try {
-      res.json(await client.workflow.getHandle(incidentWorkflowId(req.params.id)).query(incidentStateQuery));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound(req.params.id);
-      throw err;
-    }
-  });
+  router.get('/:id', workflowStateRoute(client, incidentWorkflowId, incidentStateQuery, notFound));
 
   router.post('/:id/:action', async (req, res) => {
-    const { id, action } = req.params;
-    if (!(action in INCIDENT_ACTIONS)) {
-      throw new HttpError(404, `unknown action "${action}"; use one of ${Object.keys(INCIDENT_ACTIONS).join(', ')}`);
+    const { id, action, input } = actionRequest(req, INCIDENT_ACTIONS, actions);
+    // Each action's schema matches its update's argument; the map keeps that pairing in one place.
+    const update = INCIDENT_ACTIONS[action] as (typeof INCIDENT_ACTIONS)['resolve'];
+    const answer = await runAction(client.workflow.getHandle(incidentWorkflowId(id)), update, input as { by: string; resolution: string }, {
+      notFound: () => notFound(id),
+      finished: () => 'the incident is closed',
+    });
+    if ('alreadyAcknowledged' in answer && answer.alreadyAcknowledged) {
+      // Not a conflict: the paging service (or another agent) was first; say who.
+      res.json({ ...answer, note: `already acknowledged by ${answer.acknowledgedBy} via ${answer.acknowledgedVia}` });
+      return;
     }
-    const parsed = actions[action as IncidentAction].safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
-    const handle = client.workflow.getHandle(incidentWorkflowId(id));
-    try {
-      // Each action's schema matches its update's argument; the map keeps that pairing in one place.
-      const update = INCIDENT_ACTIONS[action as IncidentAction] as (typeof INCIDENT_ACTIONS)['resolve'];
-      const answer = await handle.executeUpdate(update, { args: [parsed.data as { by: string; resolution: string }] });
-      if ('alreadyAcknowledged' in answer && answer.alreadyAcknowledged) {
-        // Not a conflict: the paging service (or another agent) was first; say who.
-        res.json({ ...answer, note: `already acknowledged by ${answer.acknowledgedBy} via ${answer.acknowledgedVia}` });
-        return;
-      }
-      res.json(answer);
-    } catch (err) {
-      throw await workflowActionError(err, handle, notFound(id), 'the incident is closed');
-    }
+    res.json(answer);
   });
 
   return router;

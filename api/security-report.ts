@@ -1,8 +1,6 @@
 // Security-report routes: intake from the bug-bounty platform (idempotent on its report id), one route
 // per security-team action (a workflow update), the report itself (a query) and lists (the projection).
-import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { DESK_BREACHED, DESK_KIND, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '../domain/search-attributes';
 import {
@@ -18,7 +16,7 @@ import {
 import type { securityReportWorkflow } from '../workflows/security-report';
 import type { ApiDeps } from './app';
 import { HttpError, invalidInput } from './errors';
-import { workflowActionError } from './workflow-errors';
+import { actionRequest, idForExternalId, itemLinks, pageQuery, projectionPage, runAction, startOnce, workflowStateRoute } from './workflow-routes';
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
@@ -48,14 +46,12 @@ function listQuerySchema() {
   return z.strictObject({
     status: z.enum(SECURITY_REPORT_STATUSES).optional(),
     breached: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageQuery(),
   });
 }
 
 export function securityReportIdFor(externalId: string | undefined): string {
-  if (!externalId) return `sr-${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  return `sr-${createHash('sha256').update(`security\0${externalId}`).digest('hex').slice(0, 16)}`;
+  return idForExternalId('sr', 'security', externalId);
 }
 
 export function securityReportRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
@@ -64,11 +60,7 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
   const actions = actionSchemas();
   const listQuery = listQuerySchema();
 
-  const links = (id: string) => ({
-    self: `/security-reports/${id}`,
-    actions: Object.keys(SECURITY_REPORT_ACTIONS).map((a) => `/security-reports/${id}/${a}`),
-    temporalUi: `${temporalUiUrl}/namespaces/${client.options.namespace}/workflows/${securityReportWorkflowId(id)}`,
-  });
+  const links = itemLinks('/security-reports', SECURITY_REPORT_ACTIONS, securityReportWorkflowId, { client, temporalUiUrl });
 
   router.post('/', async (req, res) => {
     const parsed = intake.safeParse(req.body ?? {});
@@ -83,28 +75,20 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
       reporter: body.reporter,
     };
     const workflowId = securityReportWorkflowId(report.id);
-    let created = true;
-    try {
-      await client.workflow.start<typeof securityReportWorkflow>('securityReportWorkflow', {
-        taskQueue,
-        workflowId,
-        args: [{ report, policy: resolveSecurityPolicy(policy) }],
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: DESK_KIND, value: 'security-report' },
-          { key: DESK_STATUS, value: 'new' },
-          { key: DESK_SEVERITY, value: report.severity },
-          { key: DESK_BREACHED, value: false },
-          { key: DESK_LEVEL, value: 0 },
-        ],
-        // The title of an undisclosed vulnerability stays out of the UI's list.
-        staticSummary: `Security report (${report.severity}) from ${report.reporter}`,
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      created = false;
-    }
+    const created = await startOnce<typeof securityReportWorkflow>(client, 'securityReportWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [{ report, policy: resolveSecurityPolicy(policy) }],
+      typedSearchAttributes: [
+        { key: DESK_KIND, value: 'security-report' },
+        { key: DESK_STATUS, value: 'new' },
+        { key: DESK_SEVERITY, value: report.severity },
+        { key: DESK_BREACHED, value: false },
+        { key: DESK_LEVEL, value: 0 },
+      ],
+      // The title of an undisclosed vulnerability stays out of the UI's list.
+      staticSummary: `Security report (${report.severity}) from ${report.reporter}`,
+    });
     res
       .status(created ? 201 : 200)
       .location(`/security-reports/${report.id}`)
@@ -115,46 +99,21 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw invalidInput(parsed.error, 'filter');
     const q = parsed.data;
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (column: string, value: unknown) => {
-      params.push(value);
-      where.push(`${column} = $${params.length}`);
-    };
-    if (q.status) add('status', q.status);
-    if (q.breached !== undefined) add('breached', q.breached);
-    params.push(q.limit, q.offset);
-    const { rows } = await pool.query(
-      `SELECT * FROM security_reports ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at, id LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
-    );
+    const rows = await projectionPage(pool, 'security_reports', { status: q.status, breached: q.breached }, 'created_at, id', q);
     res.json({ securityReports: rows.map(projectionRow), limit: q.limit, offset: q.offset });
   });
 
-  router.get('/:id', async (req, res) => {
-    try {
-      res.json(await client.workflow.getHandle(securityReportWorkflowId(req.params.id)).query(securityReportStateQuery));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound(req.params.id);
-      throw err;
-    }
-  });
+  router.get('/:id', workflowStateRoute(client, securityReportWorkflowId, securityReportStateQuery, notFound));
 
   router.post('/:id/:action', async (req, res) => {
-    const { id, action } = req.params;
-    if (!(action in SECURITY_REPORT_ACTIONS)) {
-      throw new HttpError(404, `unknown action "${action}"; use one of ${Object.keys(SECURITY_REPORT_ACTIONS).join(', ')}`);
-    }
-    const parsed = actions[action as SecurityReportAction].safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
-    const handle = client.workflow.getHandle(securityReportWorkflowId(id));
-    try {
-      const update = SECURITY_REPORT_ACTIONS[action as SecurityReportAction] as (typeof SECURITY_REPORT_ACTIONS)['link-fix'];
-      res.json(await handle.executeUpdate(update, { args: [parsed.data as { by: string; url: string }] }));
-    } catch (err) {
-      throw await workflowActionError(err, handle, notFound(id), 'the report is already published or closed');
-    }
+    const { id, action, input } = actionRequest(req, SECURITY_REPORT_ACTIONS, actions);
+    const update = SECURITY_REPORT_ACTIONS[action] as (typeof SECURITY_REPORT_ACTIONS)['link-fix'];
+    res.json(
+      await runAction(client.workflow.getHandle(securityReportWorkflowId(id)), update, input as { by: string; url: string }, {
+        notFound: () => notFound(id),
+        finished: () => 'the report is already published or closed',
+      }),
+    );
   });
 
   return router;

@@ -1,14 +1,6 @@
 // Ticket routes: intake (starts the workflow), one route per agent/requester action (a workflow
 // update), the ticket itself (a workflow query) and lists (the PostgreSQL projection).
-import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { CHANNELS, resolveTicketPolicy } from '../domain/policy';
 import {
@@ -21,7 +13,6 @@ import {
   DESK_TIER,
 } from '../domain/search-attributes';
 import {
-  ACTION_NOT_ALLOWED,
   PRIORITIES,
   TICKET_ACTIONS,
   TICKET_STATUSES,
@@ -36,6 +27,7 @@ import type { ticketWorkflow } from '../workflows/ticket';
 import type { ApiDeps } from './app';
 import { HttpError, invalidInput } from './errors';
 import { startIncident } from './incident';
+import { actionRequest, idForExternalId, itemLinks, pageQuery, projectionPage, runAction, startOnce, workflowStateRoute } from './workflow-routes';
 
 const tier = z.union([z.literal(1), z.literal(2), z.literal(3)], { error: 'tier must be 1, 2 or 3' });
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
@@ -96,15 +88,13 @@ function listQuerySchema() {
     channel: z.enum(CHANNELS).optional(),
     breached: bool.optional(),
     assignee: text(200).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageQuery(),
   });
 }
 
 /** The same external id on the same channel always names the same ticket. */
 export function ticketIdFor(channel: string, externalId: string | undefined): string {
-  if (!externalId) return `tk-${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  return `tk-${createHash('sha256').update(`${channel}\0${externalId}`).digest('hex').slice(0, 16)}`;
+  return idForExternalId('tk', channel, externalId);
 }
 
 /** The argument of the update behind an action. */
@@ -154,15 +144,8 @@ export async function fileTicket(
 ): Promise<{ id: string; workflowId: string; created: boolean }> {
   const ticket = ticketFrom(request);
   const options = ticketStartOptions({ policy, taskQueue }, ticket);
-  try {
-    await client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', { ...options, workflowIdConflictPolicy: 'FAIL' });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      return { id: ticket.id, workflowId: options.workflowId, created: false };
-    }
-    throw err;
-  }
-  return { id: ticket.id, workflowId: options.workflowId, created: true };
+  const created = await startOnce<typeof ticketWorkflow>(client, 'ticketWorkflow', options);
+  return { id: ticket.id, workflowId: options.workflowId, created };
 }
 
 /**
@@ -175,14 +158,12 @@ export async function actOnTicket<A extends TicketAction>(
   action: A,
   input: ActionInput<A>,
 ): Promise<TicketView> {
-  const handle = client.workflow.getHandle(ticketWorkflowId(id));
-  try {
-    // Each action's schema matches its update's argument; the map keeps that pairing in one place.
-    const update = TICKET_ACTIONS[action] as (typeof TICKET_ACTIONS)['acknowledge'];
-    return await handle.executeUpdate(update, { args: [input as { by: string }] });
-  } catch (err) {
-    throw await actionError(err, id, handle);
-  }
+  // Each action's schema matches its update's argument; the map keeps that pairing in one place.
+  const update = TICKET_ACTIONS[action] as (typeof TICKET_ACTIONS)['acknowledge'];
+  return runAction(client.workflow.getHandle(ticketWorkflowId(id)), update, input as { by: string }, {
+    notFound: () => notFound(id),
+    finished: (status) => `the ticket is ${status === 'COMPLETED' ? 'closed' : status.toLowerCase()}; file a new ticket`,
+  });
 }
 
 /** The incident of an emergency ticket: its id follows from the ticket's, so a retry finds the same one. */
@@ -206,11 +187,7 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
   const actions = actionSchemas();
   const listQuery = listQuerySchema();
 
-  const links = (id: string) => ({
-    self: `/tickets/${id}`,
-    actions: Object.keys(TICKET_ACTIONS).map((a) => `/tickets/${id}/${a}`),
-    temporalUi: `${temporalUiUrl}/namespaces/${client.options.namespace}/workflows/${ticketWorkflowId(id)}`,
-  });
+  const links = itemLinks('/tickets', TICKET_ACTIONS, ticketWorkflowId, { client, temporalUiUrl });
 
   router.post('/', async (req, res) => {
     const parsed = intake.safeParse(req.body ?? {});
@@ -227,78 +204,29 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw invalidInput(parsed.error, 'filter');
     const q = parsed.data;
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
+    const filters = {
+      status: q.status,
+      tier: q.tier,
+      channel: q.channel,
+      breached: q.breached,
+      assignee: q.assignee === 'unassigned' ? null : q.assignee,
     };
-    if (q.status) add('status = ?', q.status);
-    if (q.tier) add('tier = ?', q.tier);
-    if (q.channel) add('channel = ?', q.channel);
-    if (q.breached !== undefined) add('breached = ?', q.breached);
-    if (q.assignee === 'unassigned') where.push('assignee IS NULL');
-    else if (q.assignee) add('assignee = ?', q.assignee);
-    params.push(q.limit, q.offset);
     // Oldest first: the desk works tickets first in, first out.
-    const { rows } = await pool.query(
-      `SELECT * FROM tickets ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at, id LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
-    );
+    const rows = await projectionPage(pool, 'tickets', filters, 'created_at, id', q);
     res.json({ tickets: rows.map(projectionRow), limit: q.limit, offset: q.offset });
   });
 
-  router.get('/:id', async (req, res) => {
-    const handle = client.workflow.getHandle(ticketWorkflowId(req.params.id));
-    try {
-      res.json(await handle.query(ticketStateQuery));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound(req.params.id);
-      throw err;
-    }
-  });
+  router.get('/:id', workflowStateRoute(client, ticketWorkflowId, ticketStateQuery, notFound));
 
   router.post('/:id/:action', async (req, res) => {
-    const { id, action } = req.params;
-    if (!(action in TICKET_ACTIONS)) {
-      throw new HttpError(404, `unknown action "${action}"; use one of ${Object.keys(TICKET_ACTIONS).join(', ')}`);
-    }
-    const schema = actions[action as TicketAction];
-    const parsed = schema.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
-    res.json(await actOnTicket(client, id, action as TicketAction, parsed.data as ActionInput<TicketAction>));
+    const { id, action, input } = actionRequest(req, TICKET_ACTIONS, actions);
+    res.json(await actOnTicket(client, id, action, input as ActionInput<TicketAction>));
   });
 
   return router;
 }
 
 const notFound = (id: string) => new HttpError(404, `no ticket "${id}"; check the id returned by POST /tickets`);
-
-/** Turns a failed update into 409 (the state does not allow it), 400, or 404. */
-async function actionError(err: unknown, id: string, handle: WorkflowHandle): Promise<unknown> {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    if (err.cause.type === ACTION_NOT_ALLOWED) return new HttpError(409, err.cause.message);
-    if (err.cause.type === 'InvalidInput') return new HttpError(400, err.cause.message);
-  }
-  if (err instanceof WorkflowNotFoundError || isAlreadyCompleted(err)) {
-    // An update cannot reach a finished workflow: say so rather than "not found".
-    try {
-      const description = await handle.describe();
-      if (description.status.name !== 'RUNNING') {
-        return new HttpError(409, `the ticket is ${description.status.name === 'COMPLETED' ? 'closed' : description.status.name.toLowerCase()}; file a new ticket`);
-      }
-    } catch (describeErr) {
-      if (describeErr instanceof WorkflowNotFoundError) return notFound(id);
-      throw describeErr;
-    }
-  }
-  return err;
-}
-
-function isAlreadyCompleted(err: unknown): boolean {
-  return err instanceof Error && /already completed/i.test(err.message);
-}
 
 /** A projection row as the API shows it (camelCase, ISO times). */
 function projectionRow(r: Record<string, unknown>) {

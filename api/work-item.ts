@@ -1,22 +1,13 @@
 // Feature-request and bug-report routes: intake (starts the workflow, idempotent on externalId), one
 // route per transition (a workflow update), the item itself (a query), lists (the `work_items`
 // projection), and applyTrackerLabels, which the GitLab webhook calls when an issue's labels change.
-import { createHash, randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { resolveWorkItemPolicy } from '../domain/policy';
 import { DESK_BLOCKED, DESK_KIND, DESK_MILESTONE, DESK_STAGE } from '../domain/search-attributes';
 import {
-  ACTION_NOT_ALLOWED,
   BUG_ACTIONS,
   FEATURE_ACTIONS,
   STAGES_OF,
@@ -28,6 +19,7 @@ import {
 } from '../domain/work-item';
 import type { ApiDeps } from './app';
 import { HttpError, invalidInput } from './errors';
+import { actionRequest, idForExternalId, itemLinks, pageQuery, projectionPage, runAction, startOnce, workflowStateRoute } from './workflow-routes';
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
@@ -89,16 +81,13 @@ function listQuerySchema(kind: WorkItemKind) {
   return z.strictObject({
     stage: z.enum(STAGES_OF[kind] as [string, ...string[]]).optional(),
     hold: z.enum(['waiting', 'blocked', 'none']).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-    offset: z.coerce.number().int().min(0).default(0),
+    ...pageQuery(),
   });
 }
 
 /** The same external id always names the same feature request (or bug report). */
 export function workItemIdFor(kind: WorkItemKind, externalId: string | undefined): string {
-  const prefix = KINDS[kind].idPrefix;
-  if (!externalId) return `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 16)}`;
-  return `${prefix}-${createHash('sha256').update(`${kind}\0${externalId}`).digest('hex').slice(0, 16)}`;
+  return idForExternalId(KINDS[kind].idPrefix, kind, externalId);
 }
 
 export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
@@ -109,11 +98,7 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
   const listQuery = listQuerySchema(kind);
   const notFound = (id: string) => new HttpError(404, `no ${noun} "${id}"; check the id returned by POST ${path}`);
 
-  const links = (id: string) => ({
-    self: `${path}/${id}`,
-    actions: Object.keys(ACTIONS_OF[kind]).map((a) => `${path}/${id}/${a}`),
-    temporalUi: `${temporalUiUrl}/namespaces/${client.options.namespace}/workflows/${workItemWorkflowId(kind, id)}`,
-  });
+  const links = itemLinks(path, ACTIONS_OF[kind], (id) => workItemWorkflowId(kind, id), { client, temporalUiUrl });
 
   router.post('/', async (req, res) => {
     const parsed = intake.safeParse(req.body ?? {});
@@ -128,27 +113,21 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
       requester: body.requester,
     };
     const workflowId = workItemWorkflowId(kind, item.id);
-    try {
-      await client.workflow.start(workflowType, {
-        taskQueue,
-        workflowId,
-        args: [{ item, policy: resolveWorkItemPolicy(policy, kind) }],
-        workflowIdConflictPolicy: 'FAIL',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: DESK_KIND, value: kind },
-          { key: DESK_STAGE, value: 'triage' },
-          { key: DESK_MILESTONE, value: 'none' },
-          { key: DESK_BLOCKED, value: false },
-        ],
-        staticSummary: `${item.title} (${noun})`,
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        res.status(200).json({ id: item.id, workflowId, created: false, links: links(item.id) });
-        return;
-      }
-      throw err;
+    const created = await startOnce(client, workflowType, {
+      taskQueue,
+      workflowId,
+      args: [{ item, policy: resolveWorkItemPolicy(policy, kind) }],
+      typedSearchAttributes: [
+        { key: DESK_KIND, value: kind },
+        { key: DESK_STAGE, value: 'triage' },
+        { key: DESK_MILESTONE, value: 'none' },
+        { key: DESK_BLOCKED, value: false },
+      ],
+      staticSummary: `${item.title} (${noun})`,
+    });
+    if (!created) {
+      res.status(200).json({ id: item.id, workflowId, created: false, links: links(item.id) });
+      return;
     }
     res.status(201).location(`${path}/${item.id}`).json({ id: item.id, workflowId, created: true, links: links(item.id) });
   });
@@ -157,75 +136,35 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
     const parsed = listQuery.safeParse(req.query);
     if (!parsed.success) throw invalidInput(parsed.error, 'filter');
     const q = parsed.data;
-    const params: unknown[] = [kind];
-    const where = ['kind = $1'];
-    if (q.stage) {
-      params.push(q.stage);
-      where.push(`stage = $${params.length}`);
-    }
-    if (q.hold === 'none') where.push('hold IS NULL');
-    else if (q.hold) {
-      params.push(q.hold);
-      where.push(`hold = $${params.length}`);
-    }
-    params.push(q.limit, q.offset);
-    const { rows } = await pool.query(
-      `SELECT * FROM work_items WHERE ${where.join(' AND ')}
-       ORDER BY created_at, id LIMIT $${params.length - 1} OFFSET $${params.length}`,
-      params,
-    );
+    // Feature requests and bug reports share one projection table: the kind is always a filter.
+    const filters = { kind, stage: q.stage, hold: q.hold === 'none' ? null : q.hold };
+    const rows = await projectionPage(pool, 'work_items', filters, 'created_at, id', q);
     res.json({ items: rows.map(projectionRow), limit: q.limit, offset: q.offset });
   });
 
-  router.get('/:id', async (req, res) => {
-    try {
-      res.json(await client.workflow.getHandle(workItemWorkflowId(kind, req.params.id)).query(workItemStateQuery));
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound(req.params.id);
-      throw err;
-    }
-  });
+  router.get('/:id', workflowStateRoute(client, (id) => workItemWorkflowId(kind, id), workItemStateQuery, notFound));
 
   router.post('/:id/:action', async (req, res) => {
-    const { id, action } = req.params;
-    const update = ACTIONS_OF[kind][action];
-    if (!update) {
-      throw new HttpError(404, `unknown action "${action}"; a ${noun} takes ${Object.keys(ACTIONS_OF[kind]).join(', ')}`);
-    }
-    const parsed = actions[action]!.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
+    const { id, action, input } = actionRequest(
+      req,
+      ACTIONS_OF[kind],
+      actions,
+      (unknown, known) => `unknown action "${unknown}"; a ${noun} takes ${known}`,
+    );
     const handle = client.workflow.getHandle(workItemWorkflowId(kind, id));
-    try {
-      res.json(await handle.executeUpdate(update, { args: [parsed.data as never] }));
-    } catch (err) {
-      throw await actionError(err, handle, noun, () => notFound(id));
-    }
+    res.json(
+      await runAction(handle, ACTIONS_OF[kind][action]!, input as never, {
+        notFound: () => notFound(id),
+        // A completed item ended in a stage (done, rejected…): say which.
+        finished: async (status) =>
+          status === 'COMPLETED'
+            ? `the ${noun} is ${(await handle.query(workItemStateQuery)).stage}; nothing more can happen to it`
+            : `the ${noun}'s workflow is ${status.toLowerCase()}`,
+      }),
+    );
   });
 
   return router;
-}
-
-/** Turns a failed update into 409 (the stage does not allow it), 400, or 404. */
-async function actionError(err: unknown, handle: WorkflowHandle, noun: string, notFound: () => HttpError): Promise<unknown> {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    if (err.cause.type === ACTION_NOT_ALLOWED) return new HttpError(409, err.cause.message);
-    if (err.cause.type === 'InvalidInput') return new HttpError(400, err.cause.message);
-  }
-  if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed/i.test(err.message))) {
-    // An update cannot reach a finished workflow: say in which stage it ended.
-    try {
-      const description = await handle.describe();
-      if (description.status.name === 'COMPLETED') {
-        const { stage } = await handle.query(workItemStateQuery);
-        return new HttpError(409, `the ${noun} is ${stage}; nothing more can happen to it`);
-      }
-      if (description.status.name !== 'RUNNING') return new HttpError(409, `the ${noun}'s workflow is ${description.status.name.toLowerCase()}`);
-    } catch (describeErr) {
-      if (describeErr instanceof WorkflowNotFoundError) return notFound();
-      throw describeErr;
-    }
-  }
-  return err;
 }
 
 /**

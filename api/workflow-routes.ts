@@ -1,0 +1,179 @@
+// What the routes of every kind of work (ticket, incident, security report, work item) do alike: name a
+// workflow after an external id, start it once, run an action as an update, answer from a query, list a projection.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Request, RequestHandler } from 'express';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionStatusName,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
+import { ApplicationFailure, type QueryDefinition, type UpdateDefinition, type Workflow } from '@temporalio/common';
+import type { Pool } from 'pg';
+import { z } from 'zod';
+import { ACTION_NOT_ALLOWED } from '../domain/ticket';
+import type { ApiDeps } from './app';
+import { HttpError, invalidInput } from './errors';
+
+/** The same external id in the same scope always names the same item; without one, a fresh id. */
+export function idForExternalId(prefix: string, scope: string, externalId: string | undefined): string {
+  if (!externalId) return `${prefix}-${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+  return `${prefix}-${createHash('sha256').update(`${scope}\0${externalId}`).digest('hex').slice(0, 16)}`;
+}
+
+/** The links an item's answers carry: the item, each of its actions, and its workflow in the Temporal UI. */
+export function itemLinks(
+  path: string,
+  actions: object,
+  workflowIdOf: (id: string) => string,
+  { client, temporalUiUrl }: Pick<ApiDeps, 'client' | 'temporalUiUrl'>,
+) {
+  return (id: string) => ({
+    self: `${path}/${id}`,
+    actions: Object.keys(actions).map((a) => `${path}/${id}/${a}`),
+    temporalUi: `${temporalUiUrl}/namespaces/${client.options.namespace}/workflows/${workflowIdOf(id)}`,
+  });
+}
+
+/**
+ * Starts a workflow unless one with its id runs or ever ran (ids are never reused): false then, so a
+ * retried intake answers 200 with the same item instead of 201.
+ */
+export async function startOnce<W extends Workflow>(
+  client: Client,
+  workflowType: string,
+  options: WorkflowStartOptions<W>,
+): Promise<boolean> {
+  try {
+    await client.workflow.start<W>(workflowType, {
+      ...options,
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Reads POST /:id/:action: 404 for an action the workflow does not take (`updates` is its actions map),
+ * 400 listing every invalid field of the body (checked against that action's schema).
+ */
+export function actionRequest<A extends string>(
+  req: Request<{ id: string; action: string }>,
+  updates: Record<A, unknown>,
+  schemas: Record<A, z.ZodType>,
+  unknownAction = (action: string, known: string) => `unknown action "${action}"; use one of ${known}`,
+): { id: string; action: A; input: unknown } {
+  const { id, action } = req.params;
+  if (!(action in updates)) throw new HttpError(404, unknownAction(action, Object.keys(updates).join(', ')));
+  const parsed = schemas[action as A].safeParse(req.body ?? {});
+  if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
+  return { id, action: action as A, input: parsed.data };
+}
+
+/** What to answer when an action cannot reach its workflow: unknown id, or a workflow that has ended. */
+export interface ActionFailures {
+  notFound: () => HttpError;
+  /** The 409 reason once the workflow is no longer running (its status says how it ended). */
+  finished: (status: WorkflowExecutionStatusName) => string | Promise<string>;
+}
+
+/**
+ * Runs an action (a workflow update) and answers with the update's result, or throws an HttpError a
+ * person can act on: 409 with the workflow's reason, 400, 404 unknown, 409 when the workflow has ended.
+ */
+export async function runAction<Answer, Input>(
+  handle: WorkflowHandle,
+  update: UpdateDefinition<Answer, [Input]>,
+  input: Input,
+  failures: ActionFailures,
+): Promise<Answer> {
+  try {
+    return await handle.executeUpdate(update, { args: [input] });
+  } catch (err) {
+    throw await actionError(err, handle, failures);
+  }
+}
+
+async function actionError(err: unknown, handle: WorkflowHandle, failures: ActionFailures): Promise<unknown> {
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    if (err.cause.type === ACTION_NOT_ALLOWED) return new HttpError(409, err.cause.message);
+    if (err.cause.type === 'InvalidInput') return new HttpError(400, err.cause.message);
+  }
+  if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed/i.test(err.message))) {
+    // An update cannot reach a finished workflow: say so rather than "not found".
+    try {
+      const { status } = await handle.describe();
+      if (status.name !== 'RUNNING') return new HttpError(409, await failures.finished(status.name));
+    } catch (describeErr) {
+      if (describeErr instanceof WorkflowNotFoundError) return failures.notFound();
+      throw describeErr;
+    }
+  }
+  return err;
+}
+
+/** GET /:id: the workflow's own answer to its state query; 404 for an id no workflow has. */
+export function workflowStateRoute(
+  client: Client,
+  workflowIdOf: (id: string) => string,
+  stateQuery: QueryDefinition<unknown, []>,
+  notFound: (id: string) => HttpError,
+): RequestHandler<{ id: string }> {
+  return async (req, res) => {
+    try {
+      res.json(await client.workflow.getHandle(workflowIdOf(req.params.id)).query(stateQuery));
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw notFound(req.params.id);
+      throw err;
+    }
+  };
+}
+
+/** The paging every list takes: ?limit= (1 to 500, 100 by default) and ?offset=. */
+export function pageQuery() {
+  return {
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    offset: z.coerce.number().int().min(0).default(0),
+  };
+}
+
+/** Equality filters on a projection's columns: undefined leaves a column out, null asks for IS NULL. */
+export type ColumnFilters = Record<string, string | number | boolean | null | undefined>;
+
+/**
+ * One page of a projection table, filtered in the order the filters are named. Table, columns and
+ * order come from the code, never from the request; the values go in as parameters.
+ */
+export async function projectionPage(
+  pool: Pool,
+  table: string,
+  filters: ColumnFilters,
+  orderBy: string,
+  page: { limit: number; offset: number },
+): Promise<Array<Record<string, unknown>>> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  for (const [column, value] of Object.entries(filters)) {
+    if (value === undefined) continue;
+    if (value === null) {
+      where.push(`${column} IS NULL`);
+      continue;
+    }
+    params.push(value);
+    where.push(`${column} = $${params.length}`);
+  }
+  params.push(page.limit, page.offset);
+  const { rows } = await pool.query(
+    `SELECT * FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+     ORDER BY ${orderBy} LIMIT $${params.length - 1} OFFSET $${params.length}`,
+    params,
+  );
+  return rows;
+}
