@@ -4,11 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
 import pino from 'pino';
 import { gitlabTracker } from '../activities/drivers/gitlab';
 import { logIntegrations } from '../activities/integrations';
-import { LogNotifier } from '../activities/notifier';
 import { applyTrackerLabels } from '../api/work-item';
 import { DEFAULT_POLICY, resolveWorkItemPolicy } from '../domain/policy';
 import {
@@ -24,49 +22,34 @@ import {
   type WorkItemView,
 } from '../domain/work-item';
 import type { featureRequestWorkflow } from '../workflows/feature-request';
-import { createDeskWorker } from '../workers/worker';
 import { eventually } from './eventually';
 import { FakeGitlab } from './fakes/gitlab';
-import { createTestDatabase, type TestDatabase } from './postgres';
-import { bundleWorkflows, timeSkippingEnvironment } from './temporal';
+import type { TestDatabase } from './postgres';
+import { timeSkippingDesk } from './time-skipping';
 
 const project = resolveWorkItemPolicy(DEFAULT_POLICY, 'feature-request').trackerProject;
 const taskQueue = 'work-item-gitlab-tests';
+const silent = pino({ level: 'silent' });
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
 let db: TestDatabase;
 let gitlab: FakeGitlab;
 
 beforeAll(async () => {
-  [bundle, db, gitlab] = await Promise.all([bundleWorkflows(), createTestDatabase(), new FakeGitlab().start()]);
+  gitlab = await new FakeGitlab().start();
   gitlab.addProject(project);
-}, 120_000);
+});
 
 afterAll(async () => {
   await gitlab?.stop();
-  await db?.drop();
 });
 
 /** A fresh time-skipping server per test; the tracker is the real GitLab driver on the local GitLab. */
-async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
-  env = await timeSkippingEnvironment();
-  try {
-    const silent = pino({ level: 'silent' });
-    const worker = await createDeskWorker({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      pool: db.pool,
-      notifier: new LogNotifier(silent),
-      integrations: { ...logIntegrations(silent), tracker: gitlabTracker({ url: gitlab.url, token: gitlab.token }) },
-      workflowBundle: bundle,
-    });
-    return await worker.runUntil(fn);
-  } finally {
-    await env.teardown();
-  }
-}
+const withWorker = timeSkippingDesk({
+  taskQueue,
+  use: (test) => ({ env, db } = test),
+  worker: () => ({ integrations: { ...logIntegrations(silent), tracker: gitlabTracker({ url: gitlab.url, token: gitlab.token }) } }),
+});
 
 type Handle = WorkflowHandle<typeof featureRequestWorkflow>;
 

@@ -3,10 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import pino from 'pino';
-import { logIntegrations } from '../activities/integrations';
-import { LogNotifier } from '../activities/notifier';
 import { DEFAULT_POLICY, WORK_ITEM_DEFAULTS, resolveWorkItemPolicy } from '../domain/policy';
 import { DESK_BLOCKED, DESK_KIND, DESK_MILESTONE, DESK_STAGE } from '../domain/search-attributes';
 import {
@@ -28,9 +24,8 @@ import {
   type WorkItemView,
 } from '../domain/work-item';
 import { eventually } from '../test/eventually';
-import { createTestDatabase, type TestDatabase } from '../test/postgres';
-import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
-import { createDeskWorker } from '../workers/worker';
+import type { TestDatabase } from '../test/postgres';
+import { timeSkippingDesk } from '../test/time-skipping';
 import type { featureRequestWorkflow } from './feature-request';
 
 const H = 3_600_000;
@@ -38,36 +33,9 @@ const D = 24 * H;
 const taskQueue = 'feature-request-tests';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
 let db: TestDatabase;
-
-beforeAll(async () => {
-  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
-}, 120_000);
-
-afterAll(async () => {
-  await db?.drop();
-});
-
-/** A fresh time-skipping server per test: it stops skipping time after a rejected update or a signal. */
-async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
-  env = await timeSkippingEnvironment();
-  try {
-    const silent = pino({ level: 'silent' });
-    const worker = await createDeskWorker({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      pool: db.pool,
-      notifier: new LogNotifier(silent),
-      integrations: logIntegrations(silent),
-      workflowBundle: bundle,
-    });
-    return await worker.runUntil(fn);
-  } finally {
-    await env.teardown();
-  }
-}
+// A fresh time-skipping server and desk worker for every test (test/time-skipping.ts says why).
+const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = test) });
 
 type Handle = WorkflowHandle<typeof featureRequestWorkflow>;
 

@@ -4,10 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import pino from 'pino';
-import { logIntegrations } from '../activities/integrations';
-import { LogNotifier } from '../activities/notifier';
 import {
   acknowledgeIncidentUpdate,
   addResponderUpdate,
@@ -26,9 +22,8 @@ import {
 import { DEFAULT_POLICY, type Policy } from '../domain/policy';
 import { parsePolicy } from '../config/policy-schema';
 import { eventually } from '../test/eventually';
-import { createTestDatabase, type TestDatabase } from '../test/postgres';
-import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
-import { createDeskWorker } from '../workers/worker';
+import type { TestDatabase } from '../test/postgres';
+import { timeSkippingDesk } from '../test/time-skipping';
 import type { incidentWorkflow } from './incident';
 
 const S = 1_000;
@@ -39,35 +34,9 @@ const taskQueue = 'incident-tests';
 const CHANNELS = DEFAULT_POLICY.incident!.crisis.announceChannels;
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
 let db: TestDatabase;
-
-beforeAll(async () => {
-  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
-}, 120_000);
-
-afterAll(async () => {
-  await db?.drop();
-});
-
-/** A fresh time-skipping server per test: it stops skipping time after a signal or a rejected update. */
-async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
-  env = await timeSkippingEnvironment();
-  try {
-    const worker = await createDeskWorker({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      pool: db.pool,
-      notifier: new LogNotifier(pino({ level: 'silent' })),
-      integrations: logIntegrations(pino({ level: 'silent' })),
-      workflowBundle: bundle,
-    });
-    return await worker.runUntil(fn);
-  } finally {
-    await env.teardown();
-  }
-}
+// A fresh time-skipping server and desk worker for every test (test/time-skipping.ts says why).
+const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = test) });
 
 async function raiseIncident(
   overrides: Partial<IncidentIntake> = {},

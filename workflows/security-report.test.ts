@@ -4,11 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
 import { DateTime } from 'luxon';
-import pino from 'pino';
-import { logIntegrations } from '../activities/integrations';
-import { LogNotifier } from '../activities/notifier';
 import { DEFAULT_POLICY } from '../domain/policy';
 import {
   acceptDisclosureUpdate,
@@ -23,9 +19,8 @@ import {
   type SecurityReportView,
 } from '../domain/security-report';
 import { eventually } from '../test/eventually';
-import { createTestDatabase, type TestDatabase } from '../test/postgres';
-import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
-import { createDeskWorker } from '../workers/worker';
+import type { TestDatabase } from '../test/postgres';
+import { timeSkippingDesk } from '../test/time-skipping';
 import type { securityReportWorkflow } from './security-report';
 
 const M = 60_000;
@@ -34,34 +29,9 @@ const D = 24 * H;
 const taskQueue = 'security-report-tests';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
 let db: TestDatabase;
-
-beforeAll(async () => {
-  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
-}, 120_000);
-
-afterAll(async () => {
-  await db?.drop();
-});
-
-async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
-  env = await timeSkippingEnvironment();
-  try {
-    const worker = await createDeskWorker({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      pool: db.pool,
-      notifier: new LogNotifier(pino({ level: 'silent' })),
-      integrations: logIntegrations(pino({ level: 'silent' })),
-      workflowBundle: bundle,
-    });
-    return await worker.runUntil(fn);
-  } finally {
-    await env.teardown();
-  }
-}
+// A fresh time-skipping server and desk worker for every test (test/time-skipping.ts says why).
+const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = test) });
 
 async function fileReport(): Promise<WorkflowHandle<typeof securityReportWorkflow>> {
   const report: SecurityReportIntake = {

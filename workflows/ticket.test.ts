@@ -3,10 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
-import pino from 'pino';
-import { logIntegrations } from '../activities/integrations';
-import { LogNotifier } from '../activities/notifier';
 import { DEFAULT_POLICY, resolveTicketPolicy, type Policy } from '../domain/policy';
 import {
   acknowledgeUpdate,
@@ -24,9 +20,8 @@ import {
   type TicketIntake,
   type TicketView,
 } from '../domain/ticket';
-import { createTestDatabase, type TestDatabase } from '../test/postgres';
-import { bundleWorkflows, timeSkippingEnvironment } from '../test/temporal';
-import { createDeskWorker } from '../workers/worker';
+import type { TestDatabase } from '../test/postgres';
+import { timeSkippingDesk } from '../test/time-skipping';
 import type { ticketWorkflow } from './ticket';
 import { eventually } from '../test/eventually';
 
@@ -35,38 +30,9 @@ const M = 60_000;
 const taskQueue = 'ticket-tests';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
 let db: TestDatabase;
-
-beforeAll(async () => {
-  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
-}, 120_000);
-
-afterAll(async () => {
-  await db?.drop();
-});
-
-/**
- * Runs `fn` on a fresh time-skipping server with a real worker. One server per test: the test
- * server stops skipping time for good after a rejected update or a signal, so none is shared.
- */
-async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
-  env = await timeSkippingEnvironment();
-  try {
-    const worker = await createDeskWorker({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      pool: db.pool,
-      notifier: new LogNotifier(pino({ level: 'silent' })),
-      integrations: logIntegrations(pino({ level: 'silent' })),
-      workflowBundle: bundle,
-    });
-    return await worker.runUntil(fn);
-  } finally {
-    await env.teardown();
-  }
-}
+// A fresh time-skipping server and desk worker for every test (test/time-skipping.ts says why).
+const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = test) });
 
 async function fileTicket(
   overrides: Partial<TicketIntake> = {},

@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundle } from '@temporalio/worker';
 import pino from 'pino';
 import { integrationsFromEnv } from '../../activities/drivers';
 import { IntegrationNotifier } from '../../activities/notifier';
@@ -19,17 +18,16 @@ import {
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../api/app';
 import type { ticketWorkflow } from '../../workflows/ticket';
-import { createDeskWorker } from '../../workers/worker';
 import { eventually } from '../eventually';
 import { FakeSlack } from '../fakes/slack';
 import { FakeZendesk } from '../fakes/zendesk';
-import { createTestDatabase, type TestDatabase } from '../postgres';
-import { bundleWorkflows, timeSkippingEnvironment } from '../temporal';
+import { slackAndZendeskVariables } from '../fakes/configuration';
+import type { TestDatabase } from '../postgres';
+import { timeSkippingDesk } from '../time-skipping';
 
 const H = 3_600_000;
 const taskQueue = 'notification-tests';
 
-let bundle: WorkflowBundle;
 let db: TestDatabase;
 let env: TestWorkflowEnvironment;
 let slack: FakeSlack;
@@ -37,42 +35,24 @@ let zendesk: FakeZendesk;
 /** Everything the worker logged, to prove a private ticket's words stay out of it. */
 let logLines: string[];
 
-beforeAll(async () => {
-  [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
-}, 120_000);
-afterAll(async () => {
-  await db?.drop();
+/** A fresh time-skipping server and a worker configured like production, pointed at the fakes. */
+const withDeskWorker = timeSkippingDesk({
+  taskQueue,
+  use: (test) => ({ env, db } = test),
+  worker: (database) => {
+    logLines = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
+    const integrations = integrationsFromEnv(slackAndZendeskVariables(slack, zendesk), log);
+    return { notifier: new IntegrationNotifier(integrations, database.pool, log), integrations };
+  },
 });
 
-/** A fresh time-skipping server and a worker configured like production, pointed at the fakes. */
+/** Fresh fakes for every test, stopped after it. */
 async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
   [slack, zendesk] = await Promise.all([new FakeSlack().start(), new FakeZendesk().start()]);
-  env = await timeSkippingEnvironment();
-  logLines = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
-  const integrations = integrationsFromEnv(
-    {
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_API_URL: slack.apiUrl,
-      ZENDESK_URL: zendesk.url,
-      ZENDESK_EMAIL: zendesk.email,
-      ZENDESK_API_TOKEN: zendesk.apiToken,
-    },
-    log,
-  );
   try {
-    const worker = await createDeskWorker({
-      connection: env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      pool: db.pool,
-      notifier: new IntegrationNotifier(integrations, db.pool, log),
-      integrations,
-      workflowBundle: bundle,
-    });
-    return await worker.runUntil(fn);
+    return await withDeskWorker(fn);
   } finally {
-    await env.teardown();
     await Promise.all([slack.stop(), zendesk.stop()]);
   }
 }

@@ -6,6 +6,7 @@ import { integrationsFromEnv } from '../../activities/drivers';
 import { IntegrationNotifier } from '../../activities/notifier';
 import { ticketIdFor } from '../../api/ticket';
 import { DEMO_POLICY } from '../../domain/policy';
+import { slackAndZendeskVariables } from '../fakes/configuration';
 import { FakeSlack, type SlackMessage } from '../fakes/slack';
 import { FakeZendesk } from '../fakes/zendesk';
 import { eventually } from '../eventually';
@@ -21,16 +22,7 @@ let zendesk: FakeZendesk;
 beforeAll(async () => {
   [bundle, slack, zendesk] = await Promise.all([bundleWorkflows(), new FakeSlack().start(), new FakeZendesk().start()]);
   // The same variables a user sets for the real services; only the base URLs point at the fakes.
-  const integrations = integrationsFromEnv(
-    {
-      SLACK_BOT_TOKEN: slack.token,
-      SLACK_API_URL: slack.apiUrl,
-      ZENDESK_URL: zendesk.url,
-      ZENDESK_EMAIL: zendesk.email,
-      ZENDESK_API_TOKEN: zendesk.apiToken,
-    },
-    quiet,
-  );
+  const integrations = integrationsFromEnv(slackAndZendeskVariables(slack, zendesk), quiet);
   desk = await startWebhookDesk({
     bundle,
     integrations,
