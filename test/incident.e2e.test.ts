@@ -1,67 +1,18 @@
 // Incidents and security reports end to end: the Temporal dev server, the worker and the API as
 // separate processes (as `npm start` runs them) on PostgreSQL, with the `demo` policy, where the
 // first level has 20 s to acknowledge before the second level is paged.
-import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEMO_POLICY } from '../domain/policy';
 import { DESK_KIND, DESK_LEVEL, DESK_SEVERITY } from '../domain/search-attributes';
-import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
 import { eventually } from './eventually';
-import { createTestDatabase, type TestDatabase } from './postgres';
-import { devServerEnvironment } from './temporal';
+import { deskProcesses } from './desk-processes';
+import type { TestDatabase } from './postgres';
 
 const ACK_MS = DEMO_POLICY.incident!.acknowledgeWithinMs;
-const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
-let port: number;
-let worker: RunningService;
-let api: RunningService;
-const taskQueue = `incident-e2e-${process.pid}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-beforeAll(async () => {
-  [env, db, port] = await Promise.all([devServerEnvironment(), createTestDatabase(), freePort()]);
-  const processEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: db.url,
-    PORT: String(port),
-    SUPPORT_DESK_POLICY: 'demo',
-    LOG_LEVEL: 'warn',
-  };
-  worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
-  api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });
-  await waitForHttp(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 60_000, service: api });
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([worker?.stop(), api?.stop()]);
-  await env?.teardown();
-  await db?.drop();
-});
+const { http } = deskProcesses({ taskQueue: `incident-e2e-${process.pid}`, use: (desk) => ({ env, db } = desk) });
 
 describe('an emergency incident on the running desk', () => {
   it('POST /incidents pages level 1 at once and, unacknowledged, level 2 by itself when the acknowledgement is due', async () => {

@@ -1,86 +1,26 @@
 // The desk end to end: the Temporal dev server (the real CLI), the worker and the API as separate
 // processes started the way `npm start` starts them, and PostgreSQL. Uses the `demo` policy
 // (acknowledge within 20 s), so escalation is watched in real time, never for minutes.
-import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEMO_POLICY } from '../domain/policy';
 import { DESK_BREACHED, DESK_KIND, DESK_STATUS, DESK_TIER } from '../domain/search-attributes';
-import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
-import { createTestDatabase, type TestDatabase } from './postgres';
-import { devServerEnvironment } from './temporal';
+import { deskProcesses } from './desk-processes';
+import type { TestDatabase } from './postgres';
 import { eventually } from './eventually';
 
 const ACK_MS = DEMO_POLICY.channels.default.acknowledge.withinMs;
-const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
-let port: number;
-let worker: RunningService;
-let api: RunningService;
-const taskQueue = `e2e-${process.pid}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-function startDesk(): void {
-  const processEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: db.url,
-    PORT: String(port),
-    SUPPORT_DESK_POLICY: 'demo',
-    LOG_LEVEL: 'warn',
-  };
-  worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
-  api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });
-}
-
-async function waitUntilReady(): Promise<void> {
-  await waitForHttp(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 60_000, service: api });
-}
-
-/** kill -9: no clean shutdown, in-flight work is simply cut off. */
-async function killDesk(): Promise<void> {
-  for (const p of [worker, api]) {
-    if (p.pid) process.kill(-p.pid, 'SIGKILL');
-    await p.exited;
-  }
-}
-
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const {
+  http,
+  start: startDesk,
+  kill: killDesk,
+  waitUntilReady,
+} = deskProcesses({ taskQueue: `e2e-${process.pid}`, use: (desk) => ({ env, db } = desk) });
 
 const fileTicket = (body: Record<string, unknown> = {}) =>
   http('POST', '/tickets', { subject: 'Printer on fire', requester: { email: 'pat@example.com' }, ...body });
-
-beforeAll(async () => {
-  [env, db, port] = await Promise.all([devServerEnvironment(), createTestDatabase(), freePort()]);
-  startDesk();
-  await waitUntilReady();
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([worker?.stop(), api?.stop()]);
-  await env?.teardown();
-  await db?.drop();
-});
 
 describe('the README walkthrough', () => {
   it('files a ticket, shows it to operators with its search attributes, acknowledges and resolves it', async () => {

@@ -1,66 +1,16 @@
 // Feature requests and bug reports end to end: the Temporal dev server, the worker and the API as
 // processes (started the way `npm start` starts them), PostgreSQL. The tracker is the `log` driver,
 // so the labels the issue got are read from external_effects, the log of every effect sent.
-import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { applyTrackerLabels } from '../api/work-item';
 import { DESK_KIND, DESK_MILESTONE, DESK_STAGE } from '../domain/search-attributes';
-import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
 import { eventually } from './eventually';
-import { createTestDatabase, type TestDatabase } from './postgres';
-import { devServerEnvironment } from './temporal';
-
-const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
+import { deskProcesses } from './desk-processes';
+import type { TestDatabase } from './postgres';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
-let port: number;
-let worker: RunningService;
-let api: RunningService;
-const taskQueue = `e2e-work-items-${process.pid}`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
-
-beforeAll(async () => {
-  [env, db, port] = await Promise.all([devServerEnvironment(), createTestDatabase(), freePort()]);
-  const processEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: db.url,
-    PORT: String(port),
-    SUPPORT_DESK_POLICY: 'demo',
-    LOG_LEVEL: 'warn',
-  };
-  worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
-  api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });
-  await waitForHttp(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 60_000, service: api });
-}, 120_000);
-
-afterAll(async () => {
-  await Promise.all([worker?.stop(), api?.stop()]);
-  await env?.teardown();
-  await db?.drop();
-});
-
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const { http } = deskProcesses({ taskQueue: `e2e-work-items-${process.pid}`, use: (desk) => ({ env, db } = desk) });
 
 /** POST an action and expect it to succeed; answers the item's new state. */
 async function act(path: string, body: Record<string, unknown>): Promise<any> {

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { gitlabTracker } from '../../activities/drivers/gitlab';
 import type { TrackerDriver } from '../../activities/integrations';
 import { FakeGitlab } from '../fakes/gitlab';
-import { createTestDatabase, type TestDatabase } from '../postgres';
+import type { TestDatabase } from '../postgres';
+import { againstAFreshFake } from './contract';
 import { failureOf, retryLikeTemporal } from './retry';
 
 const project = 'acme/desk';
@@ -12,19 +13,11 @@ let gitlab: FakeGitlab;
 let tracker: TrackerDriver;
 let db: TestDatabase;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  gitlab = await new FakeGitlab().start();
+againstAFreshFake(() => new FakeGitlab(), (fake, database) => {
+  gitlab = fake;
+  db = database;
   gitlab.addProject(project);
   tracker = gitlabTracker({ url: gitlab.url, token: gitlab.token });
-});
-afterEach(async () => {
-  await gitlab.stop();
 });
 
 describe('the GitLab tracker driver', () => {

@@ -4,25 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { pagerdutyPager } from '../../activities/drivers/pagerduty';
 import type { PagerDriver } from '../../activities/integrations';
 import { FakePagerduty } from '../fakes/pagerduty';
-import { createTestDatabase, type TestDatabase } from '../postgres';
+import type { TestDatabase } from '../postgres';
+import { againstAFreshFake } from './contract';
 import { failureOf, retryLikeTemporal } from './retry';
 
 let pagerduty: FakePagerduty;
 let pager: PagerDriver;
 let db: TestDatabase;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  pagerduty = await new FakePagerduty().start();
+againstAFreshFake(() => new FakePagerduty(), (fake, database) => {
+  pagerduty = fake;
+  db = database;
   pager = pagerdutyPager({ routingKey: pagerduty.routingKey, eventsUrl: pagerduty.url });
-});
-afterEach(async () => {
-  await pagerduty.stop();
 });
 
 const page = (dedupKey: string) =>

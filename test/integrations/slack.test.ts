@@ -12,7 +12,8 @@ import type { ChatDriver } from '../../activities/integrations';
 import { IntegrationNotifier } from '../../activities/notifier';
 import type { Notification } from '../../domain/ticket';
 import { FakeSlack } from '../fakes/slack';
-import { createTestDatabase, type TestDatabase } from '../postgres';
+import type { TestDatabase } from '../postgres';
+import { againstAFreshFake } from './contract';
 import { devServerEnvironment } from '../temporal';
 import { failureOf, retryLikeTemporal } from './retry';
 import type { deliverNotification } from './workflows';
@@ -22,18 +23,10 @@ let slack: FakeSlack;
 let chat: ChatDriver;
 let db: TestDatabase;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  slack = await new FakeSlack().start();
+againstAFreshFake(() => new FakeSlack(), (fake, database) => {
+  slack = fake;
+  db = database;
   chat = slackChat({ token: slack.token, apiUrl: slack.apiUrl });
-});
-afterEach(async () => {
-  await slack.stop();
 });
 
 describe('the Slack chat driver', () => {

@@ -4,25 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { zendeskHelpdesk } from '../../activities/drivers/zendesk';
 import type { HelpdeskDriver } from '../../activities/integrations';
 import { FakeZendesk } from '../fakes/zendesk';
-import { createTestDatabase, type TestDatabase } from '../postgres';
+import type { TestDatabase } from '../postgres';
+import { againstAFreshFake } from './contract';
 import { failureOf, retryLikeTemporal } from './retry';
 
 let zendesk: FakeZendesk;
 let helpdesk: HelpdeskDriver;
 let db: TestDatabase;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
-beforeEach(async () => {
-  zendesk = await new FakeZendesk().start();
+againstAFreshFake(() => new FakeZendesk(), (fake, database) => {
+  zendesk = fake;
+  db = database;
   helpdesk = zendeskHelpdesk({ url: zendesk.url, email: zendesk.email, apiToken: zendesk.apiToken });
-});
-afterEach(async () => {
-  await zendesk.stop();
 });
 
 const key = () => `zendesk-test:${randomBytes(4).toString('hex')}`;
