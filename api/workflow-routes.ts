@@ -71,7 +71,7 @@ export function actionRequest<A extends string>(
   unknownAction = (action: string, known: string) => `unknown action "${action}"; use one of ${known}`,
 ): { id: string; action: A; input: unknown } {
   const { id, action } = req.params;
-  if (!(action in updates)) throw new HttpError(404, unknownAction(action, Object.keys(updates).join(', ')));
+  if (!Object.hasOwn(updates, action)) throw new HttpError(404, unknownAction(action, Object.keys(updates).join(', ')));
   const parsed = schemas[action as A].safeParse(req.body ?? {});
   if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
   return { id, action: action as A, input: parsed.data };
