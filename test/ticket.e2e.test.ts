@@ -118,6 +118,7 @@ describe('agents acting on tickets', () => {
     const unknownAction = await http('POST', `/tickets/${body.id}/escalate-to-ceo`, { by: 'alice' });
     expect(unknownAction.status).toBe(404);
     expect(unknownAction.body.error).toMatch(/use one of acknowledge, reply/);
+    expect((await http('POST', `/tickets/${body.id}/toString`, { by: 'alice' })).status).toBe(404);
 
     const noActor = await http('POST', `/tickets/${body.id}/assign`, { assignee: 'bob' });
     expect(noActor.status).toBe(400);
