@@ -16,6 +16,7 @@ import {
   PRIORITIES,
   TICKET_ACTIONS,
   TICKET_STATUSES,
+  takeUpdate,
   ticketStateQuery,
   ticketWorkflowId,
   type TicketAction,
@@ -216,6 +217,13 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
     res.json({ tickets: rows.map(projectionRow), limit: q.limit, offset: q.offset });
   });
 
+  router.post('/next', async (req, res) => {
+    const parsed = nextSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw invalidInput(parsed.error, 'next-ticket request');
+    const ticket = await takeNextTicket(client, pool, parsed.data.agent);
+    res.json(ticket ? { ticket } : { ticket: null, message: `no open ticket for ${parsed.data.agent} or unassigned` });
+  });
+
   router.get('/:id', workflowStateRoute(client, ticketWorkflowId, ticketStateQuery, notFound));
 
   router.post('/:id/:action', async (req, res) => {
@@ -227,6 +235,38 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
 }
 
 const notFound = (id: string) => new HttpError(404, `no ticket "${id}"; check the id returned by POST /tickets`);
+
+const nextSchema = z.strictObject({ agent: text(200) });
+
+/** How many unassigned tickets to try when others take the oldest ones at the same moment. */
+const TAKE_ATTEMPTS = 10;
+
+/**
+ * First in, first out: the agent's own oldest ticket that needs work, else the oldest unassigned one,
+ * which becomes theirs. A ticket someone else took in the meantime is refused by its workflow, and the
+ * next oldest is tried.
+ */
+async function takeNextTicket(client: ApiDeps['client'], pool: ApiDeps['pool'], agent: string): Promise<TicketView | null> {
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id FROM tickets
+      WHERE status IN ('open', 'acknowledged') AND (assignee = $1 OR assignee IS NULL)
+      ORDER BY (assignee IS NULL), created_at, id
+      LIMIT $2`,
+    [agent, TAKE_ATTEMPTS],
+  );
+  for (const { id } of rows) {
+    try {
+      return await runAction(client.workflow.getHandle(ticketWorkflowId(id)), takeUpdate, { agent }, {
+        notFound: () => notFound(id),
+        finished: () => 'closed',
+      });
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 409) continue; // taken, resolved or closed meanwhile
+      throw err;
+    }
+  }
+  return null;
+}
 
 /** A projection row as the API shows it (camelCase, ISO times). */
 function projectionRow(r: Record<string, unknown>) {

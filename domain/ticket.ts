@@ -196,6 +196,11 @@ export const reopenUpdate = defineUpdate<TicketView, [ReopenInput]>('reopen');
 export const closeUpdate = defineUpdate<TicketView, [ActorInput]>('close');
 /** An agent starts the escalation chain now (e.g. the :escalate: reaction in Slack). */
 export const escalateUpdate = defineUpdate<TicketView, [EscalateInput]>('escalate');
+/**
+ * An agent takes the ticket to work on it: refused when it is someone else's. Only the first-in,
+ * first-out queue (`POST /tickets/next`) uses it, so nobody skips a ticket.
+ */
+export const takeUpdate = defineUpdate<TicketView, [{ agent: string }]>('take');
 export const rateSatisfactionUpdate = defineUpdate<TicketView, [SatisfactionInput]>('rateSatisfaction');
 
 /** A requester's reply that arrived through the helpdesk (needs no answer). */

@@ -26,6 +26,7 @@ import {
   acknowledgeUpdate,
   assignUpdate,
   changeTierUpdate,
+  takeUpdate,
   closeUpdate,
   escalateUpdate,
   handOffConfirmedSignal,
@@ -59,7 +60,8 @@ const MAX_HISTORY_EVENTS = 5_000;
 
 export async function ticketWorkflow(input: TicketWorkflowInput): Promise<TicketView> {
   const { ticket, policy } = input;
-  const state: TicketState = input.carried ?? openTicket(ticket, Date.now());
+  // The SLA clocks start when the request arrived (the start of the workflow), not when a worker first ran it.
+  const state: TicketState = input.carried ?? openTicket(ticket, workflowInfo().startTime.getTime());
   const workflowId = workflowInfo().workflowId;
   const historyLimit = input.continueAsNewAfterEvents ?? MAX_HISTORY_EVENTS;
 
@@ -384,6 +386,25 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     await requesterReplied(message, `requester via ${source}`);
     await publish();
   });
+
+  setHandler(
+    takeUpdate,
+    async ({ agent }) => {
+      if (state.assignee !== agent) {
+        state.assignee = agent;
+        record('taken', agent);
+        await publish();
+      }
+      return view();
+    },
+    {
+      validator: ({ agent }) => {
+        requireText(agent, 'agent');
+        allowIf(state.status === 'open' || state.status === 'acknowledged', `the ticket is ${state.status}`);
+        allowIf(state.assignee === null || state.assignee === agent, `the ticket is assigned to ${state.assignee}`);
+      },
+    },
+  );
 
   setHandler(
     assignUpdate,
