@@ -1,16 +1,42 @@
 // Activities of the ticket workflow: send a notification once, keep the PostgreSQL projection current.
 import type { Pool } from 'pg';
-import type { Notification, TicketProjection } from '../domain/ticket';
+import type { Notification, SatisfactionFeedback, TicketProjection } from '../domain/ticket';
 import { toDate } from '../db/pool';
+import { once } from './effects';
+import type { Integrations } from './integrations';
 import type { Notifier } from './notifier';
 
 export interface TicketActivityDeps {
   pool: Pool;
   notifier: Notifier;
+  integrations: Integrations;
 }
 
-export function createTicketActivities({ pool, notifier }: TicketActivityDeps) {
+export function createTicketActivities({ pool, notifier, integrations }: TicketActivityDeps) {
   return {
+    /**
+     * Files the requester's two answers as an issue in the feedback project, once. A private
+     * ticket's issue is confidential and its comment stays out of it.
+     */
+    async fileSatisfactionFeedback(f: SatisfactionFeedback): Promise<{ iid: number; webUrl: string }> {
+      const { resolved, score, comment } = f.satisfaction;
+      const lines = [
+        `Ticket ${f.ticketId} (${f.channel}, tier ${f.tier}).`,
+        `Did we resolve the request? ${resolved ? 'yes' : 'no'}`,
+        `How satisfied (1-5)? ${score}`,
+        ...(comment && !f.private ? [`Comment: ${comment}`] : []),
+      ];
+      return once(pool, f.idempotencyKey, 'tracker', () =>
+        integrations.tracker.createIssue({
+          project: f.project,
+          title: `Satisfaction ${score}/5 on ticket ${f.ticketId}`,
+          description: lines.join('\n\n'),
+          labels: ['satisfaction', `satisfaction::${score}`, resolved ? 'resolved::yes' : 'resolved::no'],
+          confidential: f.private,
+        }),
+      );
+    },
+
     /**
      * Sends a notification at most once per idempotency key: a retried activity or a replayed
      * workflow finds the row and stops.

@@ -25,12 +25,29 @@ export function createApp(deps: ApiDeps): express.Express {
   // Webhooks first: their signatures are checked on the raw bytes, before express.json() parses them.
   app.use('/webhooks', webhookRoutes(deps));
   app.use(express.json({ limit: '1mb' }));
+  // A body that is not JSON would otherwise read as "every field is missing".
+  app.use((req, res, next) => {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && !req.is('application/json')) {
+      res.status(415).json({ error: 'send the body as JSON with the header content-type: application/json' });
+      return;
+    }
+    next();
+  });
 
   app.get('/', (_req, res) => {
     res.json({
       service: 'support-desk',
       policy: deps.policy.name,
-      links: { tickets: '/tickets', featureRequests: '/feature-requests', bugReports: '/bug-reports', health: '/healthz', temporalUi: deps.temporalUiUrl },
+      links: {
+        tickets: '/tickets',
+        incidents: '/incidents',
+        securityReports: '/security-reports',
+        featureRequests: '/feature-requests',
+        bugReports: '/bug-reports',
+        health: '/healthz',
+        temporalUi: deps.temporalUiUrl,
+      },
     });
   });
   app.get('/healthz', async (_req, res) => {

@@ -261,7 +261,8 @@ async function takeNextTicket(client: ApiDeps['client'], pool: ApiDeps['pool'], 
         finished: () => 'closed',
       });
     } catch (err) {
-      if (err instanceof HttpError && err.status === 409) continue; // taken, resolved or closed meanwhile
+      // Taken, resolved or closed meanwhile, or a stale row whose workflow is gone: try the next one.
+      if (err instanceof HttpError && (err.status === 409 || err.status === 404)) continue;
       throw err;
     }
   }

@@ -72,6 +72,8 @@ const policySchema = z
     warningShare: z.number().gt(0).lt(1),
     reopenWindowMs: z.number().int().nonnegative(),
     warningRecipients: z.array(z.string().min(1)).optional(),
+    feedbackProject: z.string().min(1).optional(),
+    notificationGiveUpMs: z.number().int().positive().optional(),
     privateChannels: z
       .array(z.string().regex(/^(#\S+|[CG][A-Z0-9]{2,})$/, 'a private channel is #name or a Slack channel id'))
       .optional(),

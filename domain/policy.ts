@@ -84,6 +84,10 @@ export interface Policy {
   warningRecipients?: string[];
   /** Private Slack channels a private ticket's desk notifications may go to (besides DMs). */
   privateChannels?: string[];
+  /** Tracker project where every satisfaction-pulse answer is filed as an issue (default support/feedback). */
+  feedbackProject?: string;
+  /** How long a notification is retried before it is recorded on the ticket as given up (default 15 min). */
+  notificationGiveUpMs?: number;
   calendars: Record<string, BusinessCalendar>;
   escalationChains: Record<string, EscalationChain>;
   /** Policy per channel; channels not listed use `default`. */
@@ -168,6 +172,8 @@ export interface TicketPolicy {
   reopenWindowMs: number;
   warningRecipients?: string[];
   privateChannels?: string[];
+  feedbackProject?: string;
+  notificationGiveUpMs?: number;
   acknowledge: SlaTarget;
   resolve: Record<Tier, SlaTarget>;
   calendars: Record<string, BusinessCalendar>;
@@ -185,6 +191,8 @@ export function resolveTicketPolicy(policy: Policy, channel: Channel): TicketPol
     reopenWindowMs: policy.reopenWindowMs,
     warningRecipients: policy.warningRecipients,
     ...(policy.privateChannels ? { privateChannels: policy.privateChannels } : {}),
+    ...(policy.feedbackProject ? { feedbackProject: policy.feedbackProject } : {}),
+    ...(policy.notificationGiveUpMs ? { notificationGiveUpMs: policy.notificationGiveUpMs } : {}),
     acknowledge: own.acknowledge ?? base.acknowledge,
     resolve,
     calendars: policy.calendars,

@@ -131,7 +131,7 @@ export interface TicketState {
 
 export interface IntegrationFailure {
   at: number;
-  kind: NotificationKind;
+  kind: NotificationKind | 'satisfaction-feedback';
   audience: 'requester' | 'desk';
   /** Which system refused ("Slack", "Zendesk"), when the failure says. */
   system: string | null;
@@ -262,6 +262,17 @@ export interface Notification {
   origin?: TicketOrigin;
   /** Private Slack channels (from the policy) a private ticket's desk notifications may go to. */
   privateChannels?: string[];
+}
+
+/** A satisfaction-pulse answer, filed as an issue in the feedback project for reporting. */
+export interface SatisfactionFeedback {
+  idempotencyKey: string;
+  project: string;
+  ticketId: string;
+  channel: Channel;
+  tier: Tier;
+  private: boolean;
+  satisfaction: Satisfaction;
 }
 
 /** One row of the PostgreSQL projection that lists and reports read. */

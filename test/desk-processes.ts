@@ -16,7 +16,7 @@ export interface DeskProcessesOptions {
 
 export interface DeskProcesses {
   /** A request to the API; a string body is sent as it is (to test what is not JSON). */
-  http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  http(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
   /** Spawns the worker and the API (after kill()). */
   start(): void;
   waitUntilReady(): Promise<void>;
@@ -47,10 +47,10 @@ export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
   let api: RunningService;
 
   const desk: DeskProcesses = {
-    async http(method, path, body) {
+    async http(method, path, body, contentType = 'application/json') {
       const res = await fetch(`http://127.0.0.1:${port}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: body === undefined ? {} : { 'content-type': contentType },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: res.status, body: await res.json() };

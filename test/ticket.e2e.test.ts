@@ -101,6 +101,12 @@ describe('intake', () => {
     expect(fields).toEqual(['channel', 'requester.email', 'subject', 'tier']);
     expect(res.body.details.find((d: { field: string }) => d.field === 'subject').message).toBe('is required');
 
+    const form = await http('POST', '/tickets', 'subject=hello', 'application/x-www-form-urlencoded');
+    expect(form).toEqual({
+      status: 415,
+      body: { error: 'send the body as JSON with the header content-type: application/json' },
+    });
+
     const notJson = await http('POST', '/tickets', '{"subject": ');
     expect(notJson).toEqual({ status: 400, body: { error: 'the request body is not valid JSON' } });
 

@@ -6,6 +6,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -40,6 +41,7 @@ import {
   waitOnRequesterUpdate,
   type Notification,
   type NotificationKind,
+  type Satisfaction,
   type SlaName,
   type TicketIntake,
   type TicketProjection,
@@ -50,7 +52,7 @@ import {
 import type { TicketPolicy, Tier } from '../domain/policy';
 import { formatDuration } from '../domain/format';
 
-const { notify, recordTicket } = proxyActivities<TicketActivities>({
+const { notify, recordTicket, fileSatisfactionFeedback } = proxyActivities<TicketActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -58,10 +60,17 @@ const { notify, recordTicket } = proxyActivities<TicketActivities>({
 /** Continue as new well before the history gets long; the server suggests it too. */
 const MAX_HISTORY_EVENTS = 5_000;
 
+/** How long a notification is retried before it is recorded on the ticket as given up (policy may say). */
+const NOTIFY_GIVE_UP_MS = 15 * 60_000;
+const DEFAULT_FEEDBACK_PROJECT = 'support/feedback';
+
 export async function ticketWorkflow(input: TicketWorkflowInput): Promise<TicketView> {
   const { ticket, policy } = input;
-  // The SLA clocks start when the request arrived (the start of the workflow), not when a worker first ran it.
-  const state: TicketState = input.carried ?? openTicket(ticket, workflowInfo().startTime.getTime());
+  // The SLA clocks start when the request arrived (the start of the workflow), not when a worker first
+  // ran it. Tickets opened before this change keep the clock they started with.
+  const openedAt = (): number =>
+    patched('sla-clock-from-workflow-start') ? workflowInfo().startTime.getTime() : Date.now();
+  const state: TicketState = input.carried ?? openTicket(ticket, openedAt());
   const workflowId = workflowInfo().workflowId;
   const historyLimit = input.continueAsNewAfterEvents ?? MAX_HISTORY_EVENTS;
 
@@ -127,26 +136,69 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       await notify.executeWithOptions(
         {
           startToCloseTimeout: '30 seconds',
+          // A system that stays down must not hold up the escalation chain or an agent's request forever.
+          scheduleToCloseTimeout: policy.notificationGiveUpMs ?? NOTIFY_GIVE_UP_MS,
           retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
           summary: `${kind} → ${audience === 'requester' ? 'requester' : recipients.join(', ')}`,
         },
         [notification],
       );
     } catch (err) {
-      // A system that refused for good (a 4xx) is recorded and shown; the ticket goes on.
-      if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable)) throw err;
-      recordIntegrationFailure(kind, audience, err.cause);
+      // A system that refused for good (a 4xx) or stayed down is recorded and shown; the ticket goes on.
+      recordIntegrationFailure(kind, audience, givenUp(err));
     }
   }
 
-  function recordIntegrationFailure(kind: NotificationKind, audience: Notification['audience'], failure: ApplicationFailure): void {
-    const details = failure.details?.[0] as { system?: string } | undefined;
+  /**
+   * Notifications retry without a limit on attempts, so an activity failure that reaches the workflow
+   * means the server gave up: a permanent refusal (4xx) or the give-up time ran out while the system
+   * stayed down. Either is recorded; anything else (a bug) is rethrown.
+   */
+  function givenUp(err: unknown): Error {
+    if (err instanceof ActivityFailure) return err.cause ?? err;
+    throw err;
+  }
+
+  function recordIntegrationFailure(
+    kind: NotificationKind | 'satisfaction-feedback',
+    audience: Notification['audience'],
+    failure: Error,
+  ): void {
+    const details = failure instanceof ApplicationFailure ? (failure.details?.[0] as { system?: string } | undefined) : undefined;
     const system = typeof details?.system === 'string' ? details.system : null;
     state.integrationFailures = [
       ...(state.integrationFailures ?? []),
       { at: Date.now(), kind, audience, system, message: failure.message },
     ];
     record('notification refused', 'system', `${kind}: ${failure.message}`);
+  }
+
+  /** Satisfaction answers are also filed as issues in the feedback project, for reporting. */
+  async function fileFeedback(satisfaction: Satisfaction): Promise<void> {
+    try {
+      const issue = await fileSatisfactionFeedback.executeWithOptions(
+        {
+          startToCloseTimeout: '30 seconds',
+          scheduleToCloseTimeout: policy.notificationGiveUpMs ?? NOTIFY_GIVE_UP_MS,
+          retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+          summary: 'satisfaction → feedback project',
+        },
+        [
+          {
+            idempotencyKey: `${workflowId}:satisfaction-feedback:${episode()}`,
+            project: policy.feedbackProject ?? DEFAULT_FEEDBACK_PROJECT,
+            ticketId: ticket.id,
+            channel: ticket.channel,
+            tier: state.tier,
+            private: ticket.private,
+            satisfaction,
+          },
+        ],
+      );
+      record('satisfaction filed', 'system', issue.webUrl);
+    } catch (err) {
+      recordIntegrationFailure('satisfaction-feedback', 'desk', givenUp(err));
+    }
   }
 
   const deskRecipients = (): string[] =>
@@ -382,6 +434,13 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
   }
 
   setHandler(requesterRepliedSignal, async ({ message, source }) => {
+    if (state.status === 'resolved' && patched('reply-after-resolution')) {
+      // Not lost: the desk hears of it and may reopen the ticket.
+      record('requester replied after resolution', `requester via ${source}`, message);
+      await send('reply', 'desk', deskRecipients(), `The requester wrote on resolved ticket ${ticket.id}; reopen it if needed.`);
+      await publish();
+      return;
+    }
     if (!isActive()) return;
     await requesterReplied(message, `requester via ${source}`);
     await publish();
@@ -604,6 +663,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
     async ({ resolved, score, comment }) => {
       state.satisfaction = { resolved, score, ...(comment ? { comment } : {}), at: Date.now() };
       record('satisfaction rated', 'requester', `${resolved ? 'resolved' : 'not resolved'}, ${score}/5`);
+      if (patched('satisfaction-feedback-issue')) await fileFeedback(state.satisfaction);
       await publish();
       return view();
     },

@@ -45,7 +45,7 @@ export async function callApi<T = unknown>(system: ApiSystem, req: ApiRequest): 
     throw unreachable(system, req.what, err);
   }
   const text = await response.text();
-  if (response.ok) return (text ? JSON.parse(text) : null) as T;
+  if (response.ok) return parseSuccess<T>(text);
   throw failureForStatus(system, req.what, response.status, response.headers.get('retry-after'), text);
 }
 
@@ -122,4 +122,17 @@ function describeBody(body: string): string {
 /** Appends an API path to a configured base URL, keeping any path the base has (self-hosted GitLab under /gitlab). */
 export function apiUrl(base: string, path: string): string {
   return `${base.replace(/\/+$/, '')}${path}`;
+}
+
+/**
+ * A 2xx is a success even when its body is not the JSON we expected: throwing here would retry an
+ * effect that already happened.
+ */
+function parseSuccess<T>(text: string): T {
+  if (!text) return null as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return text as T;
+  }
 }

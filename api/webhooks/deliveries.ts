@@ -114,11 +114,16 @@ export function rawBody(req: Request): Buffer {
 
 /** Parsed only after the signature was verified. */
 export function parseJson(body: Buffer): any {
+  let parsed: unknown;
   try {
-    return JSON.parse(body.toString('utf8'));
+    parsed = JSON.parse(body.toString('utf8'));
   } catch {
     throw new HttpError(400, 'the request body is not valid JSON');
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new HttpError(400, 'the request body must be a JSON object');
+  }
+  return parsed;
 }
 
 /** How long we act before answering, safely inside each sender's deadline. */

@@ -85,7 +85,11 @@ async function directMessage(deps: ApiDeps, event: SlackEvent): Promise<void> {
     await deps.client.workflow
       .getHandle(ticketWorkflowId(ticketId))
       .signal(requesterRepliedSignal, { message: event.text, source: 'slack' })
-      .catch((err) => webhookLog.info({ err: String(err), ticketId }, 'slack thread reply to no open ticket ignored'));
+      .catch((err) => {
+        // Only "no such ticket" is ignorable; anything else releases the delivery so Slack retries it.
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        webhookLog.info({ ticketId }, 'slack thread reply to no open ticket ignored');
+      });
     return;
   }
   const { id, created } = await fileTicket(deps, {
