@@ -36,14 +36,17 @@ export function createIncidentActivities(deps: ActivityDeps) {
       );
     },
 
-    async acknowledgePage(p: Keyed & { dedupKey: string }): Promise<void> {
+    /** Acknowledges the alert of every target paged (each level may be its own PagerDuty service). */
+    async acknowledgePage(p: Keyed & { dedupKey: string; targets?: string[] }): Promise<void> {
       requireKey(p);
-      await once(pool, p.idempotencyKey, 'pager', () => pager.acknowledge({ dedupKey: p.dedupKey }));
+      // `targets` is absent from an activity scheduled before it existed: the default routing key then.
+      await once(pool, p.idempotencyKey, 'pager', () => pager.acknowledge({ dedupKey: p.dedupKey, targets: p.targets ?? [] }));
     },
 
-    async resolvePage(p: Keyed & { dedupKey: string }): Promise<void> {
+    /** Resolves the alert of every target paged. */
+    async resolvePage(p: Keyed & { dedupKey: string; targets?: string[] }): Promise<void> {
       requireKey(p);
-      await once(pool, p.idempotencyKey, 'pager', () => pager.resolve({ dedupKey: p.dedupKey }));
+      await once(pool, p.idempotencyKey, 'pager', () => pager.resolve({ dedupKey: p.dedupKey, targets: p.targets ?? [] }));
     },
 
     /** A public comment on the customer's helpdesk ticket. */

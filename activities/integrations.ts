@@ -35,7 +35,10 @@ export interface TrackerDriver {
   closeIssue(c: { project: string; iid: number }): Promise<void>;
 }
 
-/** Paging (PagerDuty Events API v2): one incident per dedup key. */
+/**
+ * Paging (PagerDuty Events API v2): one alert per dedup key on each target's service. Acknowledge and
+ * resolve name the targets paged, so every alert the dedup key opened is reached.
+ */
 export interface PagerDriver {
   readonly driver: string;
   trigger(p: {
@@ -47,8 +50,9 @@ export interface PagerDriver {
     target: string;
     details?: Record<string, unknown>;
   }): Promise<void>;
-  acknowledge(p: { dedupKey: string }): Promise<void>;
-  resolve(p: { dedupKey: string }): Promise<void>;
+  /** `targets`: everyone paged under this dedup key; empty means the default service only. */
+  acknowledge(p: { dedupKey: string; targets: string[] }): Promise<void>;
+  resolve(p: { dedupKey: string; targets: string[] }): Promise<void>;
 }
 
 export interface Integrations {

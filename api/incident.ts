@@ -9,6 +9,7 @@ import {
   INCIDENT_STATUSES,
   incidentStateQuery,
   incidentWorkflowId,
+  publicIncidentTitle,
   resolveIncidentPolicy,
   type IncidentAction,
   type IncidentIntake,
@@ -28,6 +29,8 @@ function intakeSchema() {
     description: z.string().max(50_000).default(''),
     severity: z.enum(INCIDENT_SEVERITIES).default('critical'),
     customerTicketId: text(200).optional(),
+    // A private emergency's title and description stay out of pages, chat, the tracker and the UI.
+    private: z.boolean().default(false),
   });
 }
 
@@ -73,7 +76,10 @@ export async function startIncident(
       { key: DESK_LEVEL, value: 0 },
       { key: DESK_CRISIS, value: false },
     ],
-    staticSummary: `Emergency: ${incident.title} (${incident.severity})`,
+    // Operators see the summary in the UI's list: a private emergency's title stays out of it.
+    staticSummary: incident.private
+      ? `${publicIncidentTitle(incident)} (${incident.severity})`
+      : `Emergency: ${incident.title} (${incident.severity})`,
   });
   return { workflowId, created };
 }
@@ -99,6 +105,7 @@ export function incidentRoutes(deps: ApiDeps): Router {
       severity: body.severity,
       customerTicketId: body.customerTicketId ?? null,
       deskTicketId: null,
+      private: body.private,
     };
     const { workflowId, created } = await startIncident(deps, incident);
     res

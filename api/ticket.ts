@@ -176,8 +176,11 @@ async function raiseIncidentFor(ticketId: string, ticket: NewTicket, deps: Intak
     title: ticket.subject,
     description: ticket.description,
     severity: 'critical',
-    customerTicketId: ticket.externalId ?? null,
+    // The external id is only an idempotency key; the customer's Zendesk ticket is where it came from.
+    customerTicketId: ticket.origin?.system === 'zendesk' ? ticket.origin.ticketId : null,
     deskTicketId: ticketId,
+    // A private ticket's subject and description stay out of pages, announcements and the UI.
+    private: ticket.private,
   });
   return { id: incidentId, workflowId, created, self: `/incidents/${incidentId}` };
 }
@@ -193,6 +196,12 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
   router.post('/', async (req, res) => {
     const parsed = intake.safeParse(req.body ?? {});
     if (!parsed.success) throw invalidInput(parsed.error, 'ticket');
+    // An emergency files a ticket and raises an incident: only an external id lets a retry after a
+    // failure in between meet the same ticket and the same incident, instead of filing a second ticket.
+    if (parsed.data.channel === 'emergency' && !parsed.data.externalId) {
+      const message = 'an emergency must be retry-safe: send the externalId your system knows it by';
+      throw new HttpError(400, `invalid ticket: externalId: ${message}`, [{ field: 'externalId', message }]);
+    }
     const { id, workflowId, created } = await fileTicket({ client, policy, taskQueue }, parsed.data);
     // An emergency ticket also raises an incident (paging the on-call); starting it again is a no-op.
     const incident =

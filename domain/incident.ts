@@ -23,6 +23,28 @@ export interface IncidentIntake {
   customerTicketId: string | null;
   /** The desk's own ticket, when the incident came from an emergency ticket. */
   deskTicketId: string | null;
+  /**
+   * A private emergency: the title and description stay in the workflow's own state; pages,
+   * announcements, the document, the follow-up and the UI get a neutral title and no description.
+   * Optional so incidents started before the flag existed read as not private.
+   */
+  private?: boolean;
+}
+
+/** The title the outside world sees (pages, chat, tracker, UI, projection): neutral for a private emergency. */
+export function publicIncidentTitle(incident: IncidentIntake): string {
+  if (!incident.private) return incident.title;
+  return incident.deskTicketId ? `Emergency on ticket ${incident.deskTicketId}` : `Private emergency ${incident.id}`;
+}
+
+/** An external system refused an incident's or a security report's effect for good (a 4xx): recorded, not retried. */
+export interface IntegrationRefusal {
+  at: number;
+  /** The workflow's step, e.g. `hand-off:alice` or `announce:#general`. */
+  step: string;
+  /** Which system refused ("Slack", "GitLab"), when the failure says. */
+  system: string | null;
+  message: string;
 }
 
 /** The incident's slice of the policy, resolved at intake so a policy change never moves an open incident. */
@@ -86,6 +108,8 @@ export interface IncidentState {
   followUp: { iid: number; webUrl: string; createdAt: number; closedAt: number | null; reminders: number } | null;
   closedAt: number | null;
   timeline: TimelineEntry[];
+  /** Effects a system refused for good (a 4xx); each counts as done and the incident goes on. */
+  integrationFailures: IntegrationRefusal[];
   /** Steps whose external effect is done, so a wake-up never repeats one. */
   done: string[];
   version: number;

@@ -1,6 +1,7 @@
 // A security report from the bug-bounty platform: its shape, its policy slice and the messages that
 // drive its workflow. Shared by the workflow and the API: no Node imports, no zod.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { IntegrationRefusal } from './incident';
 import type { BusinessCalendar, EscalationChain, Policy, SlaTarget } from './policy';
 import type { SlaClockState } from './sla-clock';
 import type { ActorInput, TimelineEntry } from './ticket';
@@ -73,6 +74,8 @@ export interface SecurityReportState {
   reminders: number;
   closedAt: number | null;
   timeline: TimelineEntry[];
+  /** Messages or the publication a system refused for good (a 4xx): recorded, shown, not retried. */
+  integrationFailures: IntegrationRefusal[];
   done: string[];
   version: number;
 }

@@ -68,20 +68,76 @@ describe('an emergency incident on the running desk', () => {
   }, 90_000);
 
   it('an emergency ticket raises its incident once; bad requests get 400 with every field, unknown ones 404', async () => {
-    const body = { subject: 'Production is down', channel: 'emergency', externalId: 'zendesk-777' };
+    const body = {
+      subject: 'Production is down',
+      channel: 'emergency',
+      externalId: 'intake-777',
+      origin: { system: 'zendesk', ticketId: '777' },
+    };
     const ticket = await http('POST', '/tickets', body);
     expect(ticket.status).toBe(201);
     expect(ticket.body.incident).toMatchObject({ id: `in-${ticket.body.id}`, created: true });
     const again = await http('POST', '/tickets', body);
     expect(again.body.incident).toMatchObject({ id: `in-${ticket.body.id}`, created: false });
     const incident = await eventually(() => http('GET', `/incidents/in-${ticket.body.id}`), (r) => r.status === 200);
-    expect(incident.body.incident).toMatchObject({ customerTicketId: 'zendesk-777', deskTicketId: ticket.body.id });
+    // The customer's Zendesk ticket is the origin's; the external id is only the idempotency key.
+    expect(incident.body.incident).toMatchObject({ customerTicketId: '777', deskTicketId: ticket.body.id, private: false });
 
     const bad = await http('POST', '/incidents', { severity: 'apocalyptic' });
     expect(bad.status).toBe(400);
     expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['severity', 'title']);
     expect((await http('GET', '/incidents/in-nope')).status).toBe(404);
     expect((await http('POST', '/incidents/in-nope/acknowledge', { by: 'alice' })).status).toBe(404);
+  });
+
+  it('an emergency ticket without a Zendesk origin has no customer ticket to comment on', async () => {
+    const ticket = await http('POST', '/tickets', {
+      subject: 'Checkout is down',
+      channel: 'emergency',
+      externalId: 'slack-emergency-1',
+      origin: { system: 'slack', channel: 'C0HELP', user: 'U0CUST' },
+    });
+    expect(ticket.status).toBe(201);
+    const incident = await eventually(() => http('GET', `/incidents/in-${ticket.body.id}`), (r) => r.status === 200);
+    expect(incident.body.incident).toMatchObject({ customerTicketId: null, deskTicketId: ticket.body.id });
+  });
+
+  it('an emergency ticket without an externalId is refused (400): it must be retry-safe, so nothing is filed', async () => {
+    const refused = await http('POST', '/tickets', { subject: 'Database on fire', channel: 'emergency' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.details).toEqual([{ field: 'externalId', message: expect.stringContaining('retry-safe') }]);
+    const filed = await db.pool.query("SELECT count(*)::int AS n FROM tickets WHERE subject = 'Database on fire'");
+    expect(filed.rows[0].n).toBe(0);
+    // Other channels keep an optional external id.
+    expect((await http('POST', '/tickets', { subject: 'Printer jammed', channel: 'helpdesk' })).status).toBe(201);
+  });
+
+  it('a private emergency ticket raises a private incident: the UI summary, the list and the page never show its subject', async () => {
+    const subject = 'Payroll export shows every salary';
+    const ticket = await http('POST', '/tickets', {
+      subject,
+      description: 'Employee 4711 sees all salaries.',
+      channel: 'emergency',
+      externalId: 'private-emergency-1',
+      private: true,
+    });
+    expect(ticket.status).toBe(201);
+    const id = `in-${ticket.body.id}`;
+    const incident = await eventually(() => http('GET', `/incidents/${id}`), (r) => r.body.pages?.length >= 1);
+    // The workflow's own state (as the ticket's does) keeps the subject; nothing outside it shows it.
+    expect(incident.body.incident).toMatchObject({ title: subject, private: true });
+    const summary = await (await env.client.workflow.getHandle(`incident-${id}`).describe()).staticSummary();
+    expect(summary).toBe(`Emergency on ticket ${ticket.body.id} (critical)`);
+    const listed = await eventually(
+      () => http('GET', '/incidents?status=triggered&limit=100'),
+      (r) => r.body.incidents.some((i: { id: string }) => i.id === id),
+    );
+    expect(listed.body.incidents.find((i: { id: string }) => i.id === id).title).toBe(`Emergency on ticket ${ticket.body.id}`);
+
+    const byHand = await http('POST', '/incidents', { title: 'Salary leak', externalId: 'private-by-hand-1', private: true });
+    expect(byHand.status).toBe(201);
+    const described = await env.client.workflow.getHandle(byHand.body.workflowId).describe();
+    expect(await described.staticSummary()).toBe(`Private emergency ${byHand.body.id} (critical)`);
   });
 });
 

@@ -1,6 +1,7 @@
 // The emergency incident's timing on the time-skipping test server: the 5-minute acknowledgement and
 // the second level, one acknowledgement from two sources, crisis mode, resolution and its follow-up.
-// Activities are the real ones on PostgreSQL with the log drivers; effects are counted in external_effects.
+// Activities are the real ones on PostgreSQL with the log drivers behind a recorder (what reached each
+// driver); effects are counted in external_effects. Also: a private emergency, and a system refusing for good.
 import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -21,7 +22,9 @@ import {
 } from '../domain/incident';
 import { DEFAULT_POLICY, type Policy } from '../domain/policy';
 import { parsePolicy } from '../config/policy-schema';
+import { startIncident } from '../api/incident';
 import { eventually } from '../test/eventually';
+import { recordingIntegrations, type DriverCall, type RecordingIntegrations } from '../test/recording-integrations';
 import type { TestDatabase } from '../test/postgres';
 import { timeSkippingDesk } from '../test/time-skipping';
 import type { incidentWorkflow } from './incident';
@@ -35,8 +38,19 @@ const CHANNELS = DEFAULT_POLICY.incident!.crisis.announceChannels;
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
+// What reached the drivers in the current test; a test that needs a refusal sets its own before withWorker.
+let recorder: RecordingIntegrations;
+beforeEach(() => {
+  recorder = recordingIntegrations();
+});
 // A fresh time-skipping server and desk worker for every test (test/time-skipping.ts says why).
-const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = test) });
+const withWorker = timeSkippingDesk({
+  taskQueue,
+  use: (test) => ({ env, db } = test),
+  worker: () => ({ integrations: recorder.integrations }),
+});
+const callsTo = (system: DriverCall['system'], action: string): DriverCall[] =>
+  recorder.calls.filter((c) => c.system === system && c.action === action);
 
 async function raiseIncident(
   overrides: Partial<IncidentIntake> = {},
@@ -294,5 +308,137 @@ describe('escalation mode and policy', () => {
     bad.incident.escalationMode = 'carrier-pigeon';
     expect(() => parsePolicy(bad, 'test.json')).toThrow(/incident\.escalationMode: Invalid option/);
     expect(parsePolicy({ ...DEFAULT_POLICY, incident: undefined }, 'no-section.json').incident).toBeUndefined();
+  });
+});
+
+describe('a private emergency', () => {
+  const subject = 'Payroll export leaks salaries of ACME staff';
+  const description = 'Employee 4711 can see the salary table of every colleague.';
+
+  it('keeps its subject and description out of pages, announcements, the document, the follow-up and the UI summary', async () => {
+    await withWorker(async () => {
+      const intake: IncidentIntake = {
+        id: `in-tk-${randomBytes(4).toString('hex')}`,
+        externalId: null,
+        title: subject,
+        description,
+        severity: 'critical',
+        customerTicketId: null,
+        deskTicketId: 'tk-emergency-42',
+        private: true,
+      };
+      // Started the way the API starts it, so the UI's static summary is the API's.
+      const { workflowId } = await startIncident({ client: env.client, policy: DEFAULT_POLICY, taskQueue }, intake);
+      const h = env.client.workflow.getHandle<typeof incidentWorkflow>(workflowId);
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      await h.executeUpdate(declareCrisisUpdate, { args: [{ by: 'alice', reason: 'data exposed' }] });
+      await env.sleep(31 * M); // one status update in each announcement thread
+      await eventually(() => state(h), (s) => s.statusUpdates === 1);
+      await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Access revoked.' }] });
+      await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
+      const done = await h.result();
+
+      // The workflow's own state keeps what happened; nothing outside it does.
+      expect(done.incident).toMatchObject({ title: subject, description, private: true });
+      const reachedDrivers = JSON.stringify(recorder.calls);
+      expect(reachedDrivers).not.toContain('Payroll');
+      expect(reachedDrivers).not.toContain('4711');
+      expect(callsTo('pager', 'trigger').map((c) => c.args.summary)).toEqual([
+        'Emergency: Emergency on ticket tk-emergency-42',
+        'Emergency: Emergency on ticket tk-emergency-42',
+      ]);
+      const announced = callsTo('chat', 'postMessage').filter((c) => !c.args.threadTs);
+      expect(announced.map((c) => c.args.channel)).toEqual(CHANNELS);
+      expect(callsTo('chat', 'postMessage').filter((c) => c.args.threadTs)).toHaveLength(2 * CHANNELS.length); // status + resolved
+      const [document, followUp] = callsTo('tracker', 'createIssue').map((c) => c.args);
+      expect(document).toMatchObject({ title: 'Incident: Emergency on ticket tk-emergency-42', confidential: true });
+      expect(followUp).toMatchObject({ confidential: true });
+      expect(callsTo('chat', 'directMessage').map((c) => c.args.user)).toEqual(['alice']);
+
+      expect(await (await h.describe()).staticSummary()).toBe('Emergency on ticket tk-emergency-42 (critical)');
+      const { rows } = await db.pool.query('SELECT title FROM incidents WHERE id = $1', [intake.id]);
+      expect(rows).toEqual([{ title: 'Emergency on ticket tk-emergency-42' }]);
+    });
+  });
+
+  it('raised by hand (no desk ticket) it is called by its own id', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident({ title: subject, description, private: true });
+      await eventually(() => state(h), (s) => s.pages.length === 1);
+      expect(callsTo('pager', 'trigger').map((c) => c.args.summary)).toEqual([`Emergency: Private emergency ${(await state(h)).id}`]);
+    });
+  });
+});
+
+describe('a system that refuses for good (a 4xx)', () => {
+  it('a direct message Slack refuses is recorded and shown; the incident still resolves and closes its follow-up', async () => {
+    recorder = recordingIntegrations((call) =>
+      call.system === 'chat' && call.action === 'directMessage' ? 'Slack refused the direct message (user_not_found)' : null,
+    );
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      const resolved = await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Restarted.' }] });
+      expect(resolved.status).toBe('resolved');
+      expect(resolved.followUp).not.toBeNull();
+      expect(resolved.integrationFailures).toEqual([
+        { at: expect.any(Number), step: 'hand-off:alice', system: 'chat', message: 'Slack refused the direct message (user_not_found)' },
+      ]);
+      expect(resolved.timeline.map((e) => e.event)).toContain('integration refused');
+      const metadata = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toContain('Refused by an integration (not retried): 1');
+      expect(metadata.currentDetails).toContain('hand-off:alice');
+
+      const closed = await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
+      expect(closed.status).toBe('closed');
+      expect((await h.result()).status).toBe('closed');
+      // Refused once, not retried.
+      expect(callsTo('chat', 'directMessage')).toHaveLength(1);
+    });
+  });
+
+  it('a page PagerDuty refuses does not stop the chain: level 2 is still paged at 5 minutes', async () => {
+    recorder = recordingIntegrations((call) =>
+      call.system === 'pager' && call.args.target === 'oncall-primary' ? 'PagerDuty answered 400 (Invalid routing key)' : null,
+    );
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await eventually(() => state(h), (s) => s.integrationFailures.length === 1);
+      await env.sleep(5 * M);
+      const paged = await eventually(() => state(h), (s) => s.pages.length === 2);
+      expect(paged.pages[1]).toMatchObject({ level: 2, notified: ['oncall-secondary'] });
+      expect(paged.integrationFailures.map((f) => f.step)).toEqual(['page:1:1:oncall-primary']);
+    });
+  });
+
+  it('when the tracker refuses the follow-up task, an agent closes the follow-up by hand', async () => {
+    recorder = recordingIntegrations((call) =>
+      call.system === 'tracker' ? 'GitLab answered 404 to creating an issue: the target does not exist' : null,
+    );
+    await withWorker(async () => {
+      const h = await raiseIncident({ customerTicketId: null });
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      const resolved = await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Restarted.' }] });
+      expect(resolved).toMatchObject({ status: 'resolved', followUp: null });
+      expect(resolved.integrationFailures.map((f) => f.step)).toEqual(['follow-up']);
+      const closed = await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
+      expect(closed.status).toBe('closed');
+    });
+  });
+});
+
+describe('paging services per level', () => {
+  it('acknowledging and resolving name every target paged, so each level\'s alert is reached', async () => {
+    await withWorker(async () => {
+      const h = await raiseIncident();
+      await eventually(() => state(h), (s) => s.pages.length === 1);
+      await env.sleep(5 * M);
+      await eventually(() => state(h), (s) => s.pages.length === 2);
+      await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
+      await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Fixed.' }] });
+      const targets = ['oncall-primary', 'oncall-secondary'];
+      expect(callsTo('pager', 'acknowledge').map((c) => c.args)).toEqual([{ dedupKey: h.workflowId, targets }]);
+      expect(callsTo('pager', 'resolve').map((c) => c.args)).toEqual([{ dedupKey: h.workflowId, targets }]);
+    });
   });
 });

@@ -30,10 +30,12 @@ import {
   type IncidentView,
   type IncidentWorkflowInput,
   type PageStep,
+  publicIncidentTitle,
 } from '../domain/incident';
 import { DESK_CRISIS, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '../domain/search-attributes';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
 import { formatDuration } from '../domain/format';
+import { refusedForGood } from './integration-refusals';
 
 const OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
@@ -48,7 +50,13 @@ const MAX_HISTORY_EVENTS = 5_000;
 export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentView> {
   const { incident, policy } = input;
   const chain = policy.pagingChain;
-  const state: IncidentState = input.carried ?? openIncident(incident, Date.now());
+  // A state carried over from before integrationFailures existed has none yet.
+  const state: IncidentState = input.carried
+    ? { ...input.carried, integrationFailures: input.carried.integrationFailures ?? [] }
+    : openIncident(incident, Date.now());
+  /** What pages, chat, the tracker and the follow-up call it: neutral for a private emergency. */
+  const title = publicIncidentTitle(incident);
+  const isPrivate = incident.private === true;
   const workflowId = workflowInfo().workflowId;
   // The PagerDuty dedup key is the workflow id, so a PagerDuty webhook finds this workflow.
   const dedupKey = workflowId;
@@ -129,10 +137,14 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     return true;
   }
 
+  /** The follow-up task is open, or the tracker refused it (then an agent closes the follow-up by hand). */
+  const followUpPending = (): boolean =>
+    state.status === 'resolved' && (state.followUp !== null || state.done.includes('follow-up'));
+
   function closeFollowUp(by: string, via: string): boolean {
-    if (state.status !== 'resolved' || !state.followUp || state.followUp.closedAt !== null) return false;
+    if (!followUpPending() || state.followUp?.closedAt != null) return false;
     const now = Date.now();
-    state.followUp.closedAt = now;
+    if (state.followUp) state.followUp.closedAt = now;
     state.status = 'closed';
     state.closedAt = now;
     record('follow-up closed', by, `via ${via}`);
@@ -149,6 +161,25 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     state.done.push(step);
   }
 
+  /**
+   * Runs one external effect. A system that refused it for good (a 4xx) is recorded and shown, the
+   * step counts as done (undefined), and the incident goes on: paging never stops for a refused DM.
+   */
+  async function attempt<T>(step: string, effect: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await effect();
+    } catch (err) {
+      const refusal = refusedForGood(err, step, Date.now());
+      if (!refusal) throw err;
+      state.integrationFailures.push(refusal);
+      record('integration refused', 'system', `${step}: ${refusal.message}`);
+      return undefined;
+    }
+  }
+
+  /** Everyone paged so far: acknowledging and resolving reach each of their alerts. */
+  const pagedTargets = (): string[] => [...new Set(state.pages.flatMap((p) => p.notified))];
+
   /** Pages every target of a level of the paging chain. */
   async function pageLevel(levelIndex: number, repeat: number, reason: PageStep['reason']): Promise<void> {
     const level = chain[levelIndex]!;
@@ -157,16 +188,19 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     state.level = Math.max(state.level, step.level);
     record(`paged level ${step.level}`, 'system', `${level.notify.join(', ')}${repeat > 1 ? ` (page ${repeat})` : ''}; ${reason}`);
     for (const target of level.notify) {
-      await activities.pageOnCall.executeWithOptions(summarised(`page level ${step.level} → ${target}`), [
-        {
-          idempotencyKey: key(`page:${reason === 'crisis' ? 'crisis:' : ''}${step.level}:${repeat}:${target}`),
-          dedupKey,
-          target,
-          summary: `Emergency: ${incident.title}`,
-          severity: incident.severity,
-          details: { incident: incident.id, level: step.level, repeat, customerTicket: incident.customerTicketId },
-        },
-      ]);
+      const pageStep = `page:${reason === 'crisis' ? 'crisis:' : ''}${step.level}:${repeat}:${target}`;
+      await attempt(pageStep, () =>
+        activities.pageOnCall.executeWithOptions(summarised(`page level ${step.level} → ${target}`), [
+          {
+            idempotencyKey: key(pageStep),
+            dedupKey,
+            target,
+            summary: `Emergency: ${title}`,
+            severity: incident.severity,
+            details: { incident: incident.id, level: step.level, repeat, customerTicket: incident.customerTicketId },
+          },
+        ]),
+      );
     }
   }
 
@@ -200,23 +234,28 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   async function acknowledgementEffects(): Promise<void> {
     if (state.acknowledgedAt === null) return;
     // Harmless when PagerDuty itself reported it: acknowledging an acknowledged incident changes nothing.
-    await once('page-acknowledged', () =>
-      activities.acknowledgePage.executeWithOptions(summarised('acknowledge the page'), [
-        { idempotencyKey: key('page-acknowledged'), dedupKey },
-      ]),
-    );
+    // Every target paged has its own alert (one routing key per level), so each is acknowledged.
+    await once('page-acknowledged', async () => {
+      await attempt('page-acknowledged', () =>
+        activities.acknowledgePage.executeWithOptions(summarised('acknowledge the page'), [
+          { idempotencyKey: key('page-acknowledged'), dedupKey, targets: pagedTargets() },
+        ]),
+      );
+    });
     const ticketId = incident.customerTicketId;
     if (ticketId) {
       await once('customer-told-who-handles-it', async () => {
-        await activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer who handles it'), [
-          {
-            idempotencyKey: key('customer-told-who-handles-it'),
-            ticketId,
-            body:
-              `${state.acknowledgedBy} from our on-call team is handling your emergency now. ` +
-              'What is the best way to reach you right away (phone number, video call link or chat)?',
-          },
-        ]);
+        await attempt('customer-told-who-handles-it', () =>
+          activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer who handles it'), [
+            {
+              idempotencyKey: key('customer-told-who-handles-it'),
+              ticketId,
+              body:
+                `${state.acknowledgedBy} from our on-call team is handling your emergency now. ` +
+                'What is the best way to reach you right away (phone number, video call link or chat)?',
+            },
+          ]),
+        );
       });
     }
   }
@@ -246,32 +285,42 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       await pageLevel(levelIndex, 1, 'crisis');
     });
     await once('crisis-document', async () => {
-      state.document = await activities.openTrackerIssue.executeWithOptions(summarised('shared incident document'), [
-        {
-          idempotencyKey: key('crisis-document'),
-          project: documentProject,
-          title: `Incident: ${incident.title}`,
-          description:
-            `Shared incident document for ${incident.id}, open to the customer and the team.\n\n` +
-            `Crisis since ${new Date(crisis.at).toISOString()}: ${crisis.reason}.\n\n${incident.description}`,
-          labels: ['incident', `severity::${incident.severity}`],
-          confidential: false,
-        },
-      ]);
-      record('incident document opened', 'system', state.document.webUrl);
+      const document = await attempt('crisis-document', () =>
+        activities.openTrackerIssue.executeWithOptions(summarised('shared incident document'), [
+          {
+            idempotencyKey: key('crisis-document'),
+            project: documentProject,
+            title: `Incident: ${title}`,
+            // A private emergency's document is confidential and leaves the description in the workflow.
+            description:
+              `Shared incident document for ${incident.id}, ` +
+              `${isPrivate ? 'confidential to the team' : 'open to the customer and the team'}.\n\n` +
+              `Crisis since ${new Date(crisis.at).toISOString()}: ${crisis.reason}.` +
+              (isPrivate ? '' : `\n\n${incident.description}`),
+            labels: ['incident', `severity::${incident.severity}`],
+            confidential: isPrivate,
+          },
+        ]),
+      );
+      if (!document) return;
+      state.document = document;
+      record('incident document opened', 'system', document.webUrl);
     });
     for (const channel of announceChannels) {
       await once(`announce:${channel}`, async () => {
-        const posted = await activities.postOnChat.executeWithOptions(summarised(`announce → ${channel}`), [
-          {
-            idempotencyKey: key(`announce:${channel}`),
-            to: channel,
-            text:
-              `:rotating_light: Crisis: ${incident.title} (${incident.severity}). ${crisis.reason}. ` +
-              `Incident document: ${state.document?.webUrl ?? 'pending'}. Status updates in this thread.`,
-          },
-        ]);
-        state.announcements.push({ channel, ts: posted.ts });
+        const posted = await attempt(`announce:${channel}`, () =>
+          activities.postOnChat.executeWithOptions(summarised(`announce → ${channel}`), [
+            {
+              idempotencyKey: key(`announce:${channel}`),
+              to: channel,
+              text:
+                `:rotating_light: Crisis: ${title} (${incident.severity}). ${crisis.reason}. ` +
+                `Incident document: ${state.document?.webUrl ?? 'not available'}. Status updates in this thread.`,
+            },
+          ]),
+        );
+        // Without an announcement there is no thread for the status updates in that channel.
+        if (posted) state.announcements.push({ channel, ts: posted.ts });
       });
     }
     const due = Math.floor((now - crisis.at) / statusUpdateEveryMs);
@@ -284,66 +333,79 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
 
   async function postInCrisisThreads(step: string, text: string): Promise<void> {
     for (const { channel, ts } of state.announcements) {
-      await activities.postOnChat.executeWithOptions(summarised(`${step} → ${channel}`), [
-        { idempotencyKey: key(`${step}:${channel}`), to: channel, text, threadTs: ts },
-      ]);
+      await attempt(`${step}:${channel}`, () =>
+        activities.postOnChat.executeWithOptions(summarised(`${step} → ${channel}`), [
+          { idempotencyKey: key(`${step}:${channel}`), to: channel, text, threadTs: ts },
+        ]),
+      );
     }
   }
 
   function statusText(now: number): string {
     return (
-      `Status of ${incident.title}: ${state.status}, open ${formatDuration(now - state.createdAt)}, ` +
+      `Status of ${title}: ${state.status}, open ${formatDuration(now - state.createdAt)}, ` +
       `level ${state.level} paged, responders: ${state.responders.join(', ') || 'none yet'}.`
     );
   }
 
   async function resolutionEffects(): Promise<void> {
     if (state.resolvedAt === null) return;
-    await once('page-resolved', () =>
-      activities.resolvePage.executeWithOptions(summarised('resolve the page'), [
-        { idempotencyKey: key('page-resolved'), dedupKey },
-      ]),
-    );
+    await once('page-resolved', async () => {
+      await attempt('page-resolved', () =>
+        activities.resolvePage.executeWithOptions(summarised('resolve the page'), [
+          { idempotencyKey: key('page-resolved'), dedupKey, targets: pagedTargets() },
+        ]),
+      );
+    });
     if (state.crisis) {
       await once('crisis-resolved', () => postInCrisisThreads('crisis-resolved', `Resolved: ${state.resolution}`));
     }
     const ticketId = incident.customerTicketId;
     if (ticketId) {
       await once('customer-told-resolved', async () => {
-        await activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer it is resolved'), [
-          { idempotencyKey: key('customer-told-resolved'), ticketId, body: `The emergency is resolved: ${state.resolution}` },
-        ]);
+        await attempt('customer-told-resolved', () =>
+          activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer it is resolved'), [
+            { idempotencyKey: key('customer-told-resolved'), ticketId, body: `The emergency is resolved: ${state.resolution}` },
+          ]),
+        );
       });
     }
     await once('follow-up', async () => {
-      const issue = await activities.openTrackerIssue.executeWithOptions(summarised('follow-up task'), [
-        {
-          idempotencyKey: key('follow-up'),
-          project: policy.followUp.project,
-          title: `Follow-up of incident ${incident.id}: ${incident.title}`,
-          description:
-            'Move what we learned into the documentation or the issue trackers.\n\n' +
-            `Resolution: ${state.resolution}\n\nTimeline:\n` +
-            state.timeline.map((e) => `- ${new Date(e.at).toISOString()} ${e.event}${e.by ? ` (${e.by})` : ''}`).join('\n'),
-          labels: ['incident-follow-up', 'documentation'],
-          confidential: false,
-        },
-      ]);
+      const issue = await attempt('follow-up', () =>
+        activities.openTrackerIssue.executeWithOptions(summarised('follow-up task'), [
+          {
+            idempotencyKey: key('follow-up'),
+            project: policy.followUp.project,
+            title: `Follow-up of incident ${incident.id}: ${title}`,
+            description:
+              'Move what we learned into the documentation or the issue trackers.\n\n' +
+              `Resolution: ${state.resolution}\n\nTimeline:\n` +
+              state.timeline.map((e) => `- ${new Date(e.at).toISOString()} ${e.event}${e.by ? ` (${e.by})` : ''}`).join('\n'),
+            labels: ['incident-follow-up', 'documentation'],
+            confidential: isPrivate,
+          },
+        ]),
+      );
+      // Refused: no task to remind about; an agent closes the follow-up by hand (close-follow-up).
+      if (!issue) return;
       state.followUp = { ...issue, createdAt: Date.now(), closedAt: null, reminders: 0 };
       record('follow-up task opened', 'system', issue.webUrl);
     });
     // People who carried the incident get a hand-off so they can recover.
     for (const person of involvedPeople()) {
       await once(`hand-off:${person}`, async () => {
-        await activities.postOnChat.executeWithOptions(summarised(`hand-off → ${person}`), [
-          {
-            idempotencyKey: key(`hand-off:${person}`),
-            to: person,
-            text:
-              `Thank you for handling "${incident.title}". It is resolved; the follow-up task is ` +
-              `${state.followUp?.webUrl}. Hand over anything still on your plate and take the time you need to recover.`,
-          },
-        ]);
+        await attempt(`hand-off:${person}`, () =>
+          activities.postOnChat.executeWithOptions(summarised(`hand-off → ${person}`), [
+            {
+              idempotencyKey: key(`hand-off:${person}`),
+              to: person,
+              text:
+                `Thank you for handling "${title}". It is resolved; the follow-up task is ` +
+                `${state.followUp?.webUrl ?? 'not opened (see the incident)'}. ` +
+                'Hand over anything still on your plate and take the time you need to recover.',
+            },
+          ]),
+        );
       });
     }
   }
@@ -363,13 +425,16 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     followUp.reminders += 1;
     record(`follow-up reminder ${followUp.reminders}`, 'system');
     const owner = state.resolvedBy ?? state.acknowledgedBy ?? policy.crisis.announceChannels[0] ?? '#incidents';
-    await activities.postOnChat.executeWithOptions(summarised(`follow-up reminder → ${owner}`), [
-      {
-        idempotencyKey: key(`follow-up-reminder:${followUp.reminders}`),
-        to: owner,
-        text: `Reminder: the follow-up of incident "${incident.title}" is still open: ${followUp.webUrl}`,
-      },
-    ]);
+    const step = `follow-up-reminder:${followUp.reminders}`;
+    await attempt(step, () =>
+      activities.postOnChat.executeWithOptions(summarised(`follow-up reminder → ${owner}`), [
+        {
+          idempotencyKey: key(step),
+          to: owner,
+          text: `Reminder: the follow-up of incident "${title}" is still open: ${followUp.webUrl}`,
+        },
+      ]),
+    );
   }
 
   async function runDueWork(): Promise<void> {
@@ -537,7 +602,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     {
       validator: ({ by }) => {
         requireText(by, 'by');
-        allowIf(state.status === 'resolved' && state.followUp !== null, state.status === 'closed'
+        allowIf(followUpPending(), state.status === 'closed'
           ? 'the follow-up task is already closed'
           : 'there is no follow-up task yet: resolve the incident first');
       },
@@ -599,6 +664,7 @@ function openIncident(incident: IncidentIntake, now: number): IncidentState {
     followUp: null,
     closedAt: null,
     timeline: [],
+    integrationFailures: [],
     done: [],
     version: 0,
   };
@@ -610,7 +676,7 @@ function toProjection(state: IncidentState, workflowId: string): IncidentProject
     id: incident.id,
     workflowId,
     externalId: incident.externalId,
-    title: incident.title,
+    title: publicIncidentTitle(incident),
     severity: incident.severity,
     status: state.status,
     level: state.level,
@@ -641,6 +707,11 @@ function describeForOperators(state: IncidentState, view: IncidentView, now: num
   ];
   if (state.document) lines.push(`Incident document: ${state.document.webUrl}`);
   if (state.followUp) lines.push(`Follow-up: ${state.followUp.webUrl} (${state.followUp.closedAt ? 'closed' : `${state.followUp.reminders} reminders`})`);
+  const refused = state.integrationFailures;
+  if (refused.length) {
+    lines.push('', `**Refused by an integration (not retried): ${refused.length}**`);
+    for (const f of refused.slice(-3)) lines.push(`- ${new Date(f.at).toISOString()} ${f.step}: ${f.message}`);
+  }
   lines.push('', '| when | what | who | note |', '|---|---|---|---|');
   for (const e of state.timeline.slice(-15)) {
     lines.push(`| ${new Date(e.at).toISOString()} | ${e.event} | ${e.by ?? ''} | ${(e.note ?? '').replace(/\|/g, '/')} |`);

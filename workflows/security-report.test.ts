@@ -8,6 +8,7 @@ import { DateTime } from 'luxon';
 import { DEFAULT_POLICY } from '../domain/policy';
 import {
   acceptDisclosureUpdate,
+  closeReportUpdate,
   linkFixUpdate,
   markScrubbedUpdate,
   requestDisclosureUpdate,
@@ -19,6 +20,7 @@ import {
   type SecurityReportView,
 } from '../domain/security-report';
 import { eventually } from '../test/eventually';
+import { recordingIntegrations, type RecordingIntegrations } from '../test/recording-integrations';
 import type { TestDatabase } from '../test/postgres';
 import { timeSkippingDesk } from '../test/time-skipping';
 import type { securityReportWorkflow } from './security-report';
@@ -30,8 +32,17 @@ const taskQueue = 'security-report-tests';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
+// What reached the drivers in the current test; a test that needs a refusal sets its own before withWorker.
+let recorder: RecordingIntegrations;
+beforeEach(() => {
+  recorder = recordingIntegrations();
+});
 // A fresh time-skipping server and desk worker for every test (test/time-skipping.ts says why).
-const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = test) });
+const withWorker = timeSkippingDesk({
+  taskQueue,
+  use: (test) => ({ env, db } = test),
+  worker: () => ({ integrations: recorder.integrations }),
+});
 
 async function fileReport(): Promise<WorkflowHandle<typeof securityReportWorkflow>> {
   const report: SecurityReportIntake = {
@@ -154,6 +165,51 @@ describe('disclosure', () => {
       });
       expect(published.status).toBe('published');
       expect(published.published!.at - published.disclosure!.requestedAt).toBeLessThan(4 * D);
+    });
+  });
+});
+
+describe('a system that refuses for good (a 4xx)', () => {
+  it('Slack refusing the #security channel is recorded and shown; the report still breaches and escalates', async () => {
+    recorder = recordingIntegrations((call) =>
+      call.system === 'chat' && call.args.channel === '#security' ? 'Slack refused posting (channel_not_found)' : null,
+    );
+    await withWorker(async () => {
+      await skipToFridayAfternoon();
+      const h = await fileReport();
+      const filed = await eventually(() => state(h), (s) => s.integrationFailures.length === 1);
+      expect(filed.integrationFailures[0]).toMatchObject({ step: 'new-report:#security', system: 'chat' });
+      const metadata = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      expect(metadata.currentDetails).toContain('Refused by an integration (not retried): 1');
+
+      await env.sleep(72 * H);
+      const breached = await eventually(() => state(h), (s) => s.escalations.length === 1);
+      expect(breached.escalations[0]).toMatchObject({ level: 1, notified: ['oncall-primary'] });
+      expect(await effects(h, 'escalation:1:1:')).toEqual(['escalation:1:1:oncall-primary']);
+    });
+  });
+
+  it('the tracker refusing the publication is recorded, the team is told to publish by hand, and the report can be closed', async () => {
+    recorder = recordingIntegrations((call) =>
+      call.system === 'tracker' ? 'GitLab answered 403 to creating an issue: the credentials lack permission' : null,
+    );
+    await withWorker(async () => {
+      const h = await fileReport();
+      await h.executeUpdate(requestDisclosureUpdate, { args: [{ by: 'hacker-one-alice' }] });
+      await h.executeUpdate(acceptDisclosureUpdate, { args: [{ by: 'sec-lead' }] });
+      await h.executeUpdate(markScrubbedUpdate, { args: [{ by: 'sec-bob' }] });
+      const linked = await h.executeUpdate(linkFixUpdate, {
+        args: [{ by: 'sec-bob', url: 'https://gitlab.example.com/product/-/merge_requests/44' }],
+      });
+      expect(linked).toMatchObject({ status: 'disclosure-requested', published: null });
+      expect(linked.integrationFailures.map((f) => f.step)).toEqual(['publication']);
+      const told = recorder.calls.filter((c) => c.action === 'postMessage' && String(c.args.text).includes('publish it by hand'));
+      expect(told.map((c) => c.args.channel)).toEqual(['#security']);
+
+      await env.sleep(31 * D); // no retry of the publication, no reminders once it was refused
+      expect(recorder.calls.filter((c) => c.system === 'tracker')).toHaveLength(1);
+      const closed = await h.executeUpdate(closeReportUpdate, { args: [{ by: 'sec-bob' }] });
+      expect(closed.status).toBe('closed');
     });
   });
 });

@@ -31,6 +31,7 @@ import {
 } from '../domain/security-report';
 import { slaClock, type SlaClockState } from '../domain/sla-clock';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
+import { refusedForGood } from './integration-refusals';
 
 const OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
@@ -58,6 +59,7 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
     reminders: 0,
     closedAt: null,
     timeline: [],
+    integrationFailures: [],
     done: [],
     version: 0,
   };
@@ -116,11 +118,29 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
 
   const key = (step: string): string => `${workflowId}:${step}`;
 
+  /**
+   * Runs one external effect. A system that refused it for good (a 4xx) is recorded and shown, the
+   * step counts as done (undefined), and the report goes on: escalation never stops for a refused message.
+   */
+  async function attempt<T>(step: string, effect: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await effect();
+    } catch (err) {
+      const refusal = refusedForGood(err, step, Date.now());
+      if (!refusal) throw err;
+      state.integrationFailures.push(refusal);
+      record('integration refused', 'system', `${step}: ${refusal.message}`);
+      return undefined;
+    }
+  }
+
   async function tell(to: string, step: string, text: string): Promise<void> {
     if (state.done.includes(step)) return;
-    await activities.postOnChat.executeWithOptions(summarised(`${step} → ${to}`), [
-      { idempotencyKey: key(`${step}:${to}`), to, text },
-    ]);
+    await attempt(`${step}:${to}`, () =>
+      activities.postOnChat.executeWithOptions(summarised(`${step} → ${to}`), [
+        { idempotencyKey: key(`${step}:${to}`), to, text },
+      ]),
+    );
   }
 
   async function tellTeam(step: string, text: string): Promise<void> {
@@ -188,17 +208,29 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
   async function discloseIfDue(now: number): Promise<void> {
     const disclosure = state.disclosure;
     if (!disclosure || state.published) return;
+    // The tracker refused the publication for good: the team was told; it publishes by hand and closes.
+    if (state.done.includes('publication')) return;
     if (publicationAllowed(now)) {
-      const issue = await activities.openTrackerIssue.executeWithOptions(summarised('publish the disclosure'), [
-        {
-          idempotencyKey: key('publication'),
-          project: policy.disclosureProject,
-          title: `Security disclosure: ${report.title}`,
-          description: `Reported by ${report.reporter} (${report.severity}).\n\nFixed in: ${state.fixLink}`,
-          labels: ['security', 'disclosure'],
-          confidential: false,
-        },
-      ]);
+      const issue = await attempt('publication', () =>
+        activities.openTrackerIssue.executeWithOptions(summarised('publish the disclosure'), [
+          {
+            idempotencyKey: key('publication'),
+            project: policy.disclosureProject,
+            title: `Security disclosure: ${report.title}`,
+            description: `Reported by ${report.reporter} (${report.severity}).\n\nFixed in: ${state.fixLink}`,
+            labels: ['security', 'disclosure'],
+            confidential: false,
+          },
+        ]),
+      );
+      if (!issue) {
+        state.done.push('publication');
+        await tellTeam(
+          'publication-refused',
+          `Security report "${report.title}" could not be published (the tracker refused it); publish it by hand and close the report.`,
+        );
+        return;
+      }
       state.published = { at: now, ...issue };
       state.status = 'published';
       record('disclosure published', 'system', issue.webUrl);
@@ -228,7 +260,7 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
       candidates.push({ at: state.escalating.nextAt, summary: 'next escalation step' });
     }
     const disclosure = state.disclosure;
-    if (disclosure && !state.published) {
+    if (disclosure && !state.published && !state.done.includes('publication')) {
       if (now < disclosure.dueAt) candidates.push({ at: disclosure.dueAt, summary: 'disclosure allowed' });
       else if (disclosureBlockedBy().length > 0) {
         candidates.push({
@@ -443,6 +475,11 @@ function describeForOperators(view: SecurityReportView, now: number): string {
       `Disclosure allowed from ${new Date(view.disclosure.dueAt).toISOString()}` +
         (view.disclosureBlockedBy.length ? `; blocked: ${view.disclosureBlockedBy.join(', ')}` : ''),
     );
+  }
+  const refused = view.integrationFailures;
+  if (refused.length) {
+    lines.push('', `**Refused by an integration (not retried): ${refused.length}**`);
+    for (const f of refused.slice(-3)) lines.push(`- ${new Date(f.at).toISOString()} ${f.step}: ${f.message}`);
   }
   lines.push('', '| when | what | who |', '|---|---|---|');
   for (const e of view.timeline.slice(-15)) lines.push(`| ${new Date(e.at).toISOString()} | ${e.event} | ${e.by ?? ''} |`);

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { logIntegrations, type Integrations } from '../integrations';
 import { gitlabTracker } from './gitlab';
-import { pagerdutyPager } from './pagerduty';
+import { distinctRoutingKeys, pagerdutyPager, parseRoutingKeys } from './pagerduty';
 import { slackChat } from './slack';
 import { zendeskHelpdesk } from './zendesk';
 
@@ -21,6 +21,15 @@ export function integrationsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Integr
   const zendeskToken = set('ZENDESK_API_TOKEN');
   const gitlabToken = set('GITLAB_TOKEN');
   const routingKey = set('PAGERDUTY_ROUTING_KEY');
+  const routingKeys = parseRoutingKeys(set('PAGERDUTY_ROUTING_KEYS'));
+  const pagerdutyServices = distinctRoutingKeys(routingKey, routingKeys);
+  if (pagerdutyServices === 1) {
+    // One service folds every trigger with the same dedup key into the open alert: level 2 never rings.
+    log.warn(
+      'PagerDuty has one routing key: in engine escalation mode level 2 cannot be paged separately ' +
+        '(PagerDuty merges it into the level-1 alert); give each paging level its own service in PAGERDUTY_ROUTING_KEYS',
+    );
+  }
   const zendeskMissing = [
     ['ZENDESK_URL', zendeskUrl],
     ['ZENDESK_EMAIL', zendeskEmail],
@@ -38,8 +47,8 @@ export function integrationsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Integr
         ? zendeskHelpdesk({ url: zendeskUrl, email: zendeskEmail, apiToken: zendeskToken })
         : fallback.helpdesk,
     tracker: gitlabToken ? gitlabTracker({ url: set('GITLAB_URL') ?? DEFAULT_GITLAB_URL, token: gitlabToken }) : fallback.tracker,
-    pager: routingKey
-      ? pagerdutyPager({ routingKey, eventsUrl: set('PAGERDUTY_EVENTS_URL') ?? DEFAULT_PAGERDUTY_EVENTS_URL })
+    pager: pagerdutyServices > 0
+      ? pagerdutyPager({ routingKey, routingKeys, eventsUrl: set('PAGERDUTY_EVENTS_URL') ?? DEFAULT_PAGERDUTY_EVENTS_URL })
       : fallback.pager,
   };
 }
