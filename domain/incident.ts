@@ -37,7 +37,10 @@ export function publicIncidentTitle(incident: IncidentIntake): string {
   return incident.deskTicketId ? `Emergency on ticket ${incident.deskTicketId}` : `Private emergency ${incident.id}`;
 }
 
-/** An external system refused an incident's or a security report's effect for good (a 4xx): recorded, not retried. */
+/**
+ * An external system refused an incident's or a security report's effect for good (a 4xx), or stayed
+ * down past the give-up time: recorded, no longer retried, and the workflow goes on.
+ */
 export interface IntegrationRefusal {
   at: number;
   /** The workflow's step, e.g. `hand-off:alice` or `announce:#general`. */
@@ -50,6 +53,8 @@ export interface IntegrationRefusal {
 /** The incident's slice of the policy, resolved at intake so a policy change never moves an open incident. */
 export interface IncidentWorkflowPolicy extends IncidentPolicy {
   policyName: string;
+  /** The policy's `notificationGiveUpMs`: how long an effect is retried before it is given up on (default 15 min). */
+  notificationGiveUpMs?: number;
 }
 
 export interface IncidentWorkflowInput {
@@ -108,7 +113,7 @@ export interface IncidentState {
   followUp: { iid: number; webUrl: string; createdAt: number; closedAt: number | null; reminders: number } | null;
   closedAt: number | null;
   timeline: TimelineEntry[];
-  /** Effects a system refused for good (a 4xx); each counts as done and the incident goes on. */
+  /** Effects a system refused for good (a 4xx) or that stayed down past the give-up time; each counts as done. */
   integrationFailures: IntegrationRefusal[];
   /** Steps whose external effect is done, so a wake-up never repeats one. */
   done: string[];
@@ -179,7 +184,11 @@ export function incidentIdFromDedupKey(dedupKey: string): string | null {
 
 /** The policy's incident section, or the built-in default when a policy file has none. */
 export function resolveIncidentPolicy(policy: Policy): IncidentWorkflowPolicy {
-  return { policyName: policy.name, ...(policy.incident ?? DEFAULT_POLICY.incident!) };
+  return {
+    policyName: policy.name,
+    ...(policy.incident ?? DEFAULT_POLICY.incident!),
+    ...(policy.notificationGiveUpMs ? { notificationGiveUpMs: policy.notificationGiveUpMs } : {}),
+  };
 }
 
 /** One row of the `incidents` projection. */

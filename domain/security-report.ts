@@ -34,6 +34,8 @@ export interface SecurityWorkflowPolicy {
   remindEveryMs: number;
   team: string[];
   disclosureProject: string;
+  /** The policy's `notificationGiveUpMs`: how long an effect is retried before it is given up on (default 15 min). */
+  notificationGiveUpMs?: number;
 }
 
 export interface SecurityReportWorkflowInput {
@@ -141,6 +143,7 @@ export function resolveSecurityPolicy(policy: Policy): SecurityWorkflowPolicy {
     remindEveryMs: section.remindEveryMs,
     team: section.team,
     disclosureProject: section.disclosureProject,
+    ...(policy.notificationGiveUpMs ? { notificationGiveUpMs: policy.notificationGiveUpMs } : {}),
   };
 }
 

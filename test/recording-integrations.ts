@@ -1,5 +1,5 @@
 // For workflow tests: the silent log drivers behind a recorder that keeps every call that reached a
-// driver (what was paged, posted, commented, opened) and can make chosen calls refuse for good.
+// driver (what was paged, posted, commented, opened) and can make chosen calls refuse for good or fail as if down.
 import { ApplicationFailure } from '@temporalio/common';
 import pino from 'pino';
 import { logIntegrations, type Integrations } from '../activities/integrations';
@@ -18,8 +18,12 @@ export interface RecordingIntegrations {
 /**
  * `refuse(call)` returning a message makes that call fail as a real driver does on a 4xx
  * (nonRetryable, type IntegrationRejected, details naming the system); such calls are recorded too.
+ * `down(call)` returning a message makes it fail as on a 5xx: retryably, every time it is asked.
  */
-export function recordingIntegrations(refuse: (call: DriverCall) => string | null = () => null): RecordingIntegrations {
+export function recordingIntegrations(
+  refuse: (call: DriverCall) => string | null = () => null,
+  down: (call: DriverCall) => string | null = () => null,
+): RecordingIntegrations {
   const calls: DriverCall[] = [];
   const inner = logIntegrations(pino({ level: 'silent' }));
   const wrap = <S extends keyof Integrations>(system: S): Integrations[S] => {
@@ -32,6 +36,8 @@ export function recordingIntegrations(refuse: (call: DriverCall) => string | nul
         calls.push(call);
         const refusal = refuse(call);
         if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'IntegrationRejected', { system, status: 404 });
+        const outage = down(call);
+        if (outage) throw ApplicationFailure.retryable(outage, 'IntegrationUnavailable', { system, status: 503 });
         return (fn as (a: unknown) => Promise<unknown>).call(driver, args);
       };
     }

@@ -386,7 +386,7 @@ describe('a system that refuses for good (a 4xx)', () => {
       ]);
       expect(resolved.timeline.map((e) => e.event)).toContain('integration refused');
       const metadata = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-      expect(metadata.currentDetails).toContain('Refused by an integration (not retried): 1');
+      expect(metadata.currentDetails).toContain('Given up on (refused, or down past the give-up time): 1');
       expect(metadata.currentDetails).toContain('hand-off:alice');
 
       const closed = await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
@@ -439,6 +439,60 @@ describe('paging services per level', () => {
       const targets = ['oncall-primary', 'oncall-secondary'];
       expect(callsTo('pager', 'acknowledge').map((c) => c.args)).toEqual([{ dedupKey: h.workflowId, targets }]);
       expect(callsTo('pager', 'resolve').map((c) => c.args)).toEqual([{ dedupKey: h.workflowId, targets }]);
+    });
+  });
+});
+
+describe('a system that stays down (retried, then given up on)', () => {
+  // The test server does not skip time while an activity is being retried, so these policies give up
+  // after seconds (15 minutes by default).
+  it('Slack staying down does not stop the second level being paged at exactly 5 minutes', async () => {
+    recorder = recordingIntegrations(undefined, (call) => (call.system === 'chat' ? 'Slack answered 503' : null));
+    // The crisis escalates to level 1 here, so the only page due is the chain's level 2 at 5 minutes.
+    const incident = { ...DEFAULT_POLICY.incident!, crisis: { ...DEFAULT_POLICY.incident!.crisis, escalateToLevel: 1 } };
+    await withWorker(async () => {
+      const h = await raiseIncident({}, { ...DEFAULT_POLICY, notificationGiveUpMs: 3_000, incident });
+      const raised = await eventually(() => state(h), (s) => s.pages.length === 1);
+      // Every announcement fails for as long as it is retried; the update answers once they were given up on.
+      const declared = await h.executeUpdate(declareCrisisUpdate, { args: [{ by: 'alice', reason: 'customers cannot log in' }] });
+      expect(declared.announcements).toEqual([]);
+      expect(declared.integrationFailures).toEqual(
+        CHANNELS.map((c) => ({ at: expect.any(Number), step: `announce:${c}`, system: 'chat', message: 'Slack answered 503' })),
+      );
+      expect(callsTo('chat', 'postMessage').length).toBeGreaterThan(CHANNELS.length); // retried before giving up
+      expect(declared.pages).toHaveLength(1);
+
+      await env.sleep(raised.createdAt + 5 * M - (await env.currentTimeMs()));
+      const paged = await eventually(() => state(h), (s) => s.pages.length === 2);
+      expect(paged.pages[1]).toMatchObject({ level: 2, repeat: 1, notified: ['oncall-secondary'], reason: 'paging chain' });
+      expect(paged.pages[1]!.at - paged.createdAt).toBeGreaterThanOrEqual(5 * M);
+      expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(5 * M + S);
+      expect(await effects(h, 'page:')).toEqual(['page:1:1:oncall-primary', 'page:2:1:oncall-secondary']);
+    });
+  });
+
+  it('a paging service that stays down is retried until the next level is due, and never delays it', async () => {
+    recorder = recordingIntegrations(undefined, (call) =>
+      call.system === 'pager' && call.args.target === 'oncall-primary' ? 'PagerDuty answered 503' : null,
+    );
+    // A chain in seconds: level 1 lasts 5 s, so its page is retried for 5 s (the default give-up is 15 minutes).
+    const base = DEFAULT_POLICY.incident!;
+    const incident = {
+      ...base,
+      acknowledgeWithinMs: 5 * S,
+      pagingChain: [{ notify: ['oncall-primary'], waitMs: 5 * S, repeats: 1 }, ...base.pagingChain.slice(1)],
+    };
+    await withWorker(async () => {
+      const h = await raiseIncident({}, { ...DEFAULT_POLICY, incident });
+      const paged = await eventually(() => state(h), (s) => s.pages.length === 2, 30_000);
+      expect(paged.integrationFailures).toEqual([
+        { at: expect.any(Number), step: 'page:1:1:oncall-primary', system: 'pager', message: 'PagerDuty answered 503' },
+      ]);
+      expect(callsTo('pager', 'trigger').filter((c) => c.args.target === 'oncall-primary').length).toBeGreaterThan(1);
+      expect(paged.pages[1]).toMatchObject({ level: 2, notified: ['oncall-secondary'] });
+      expect(paged.pages[1]!.at - paged.createdAt).toBeGreaterThanOrEqual(5 * S);
+      expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(6 * S);
+      expect(await effects(h, 'page:')).toEqual(['page:2:1:oncall-secondary']);
     });
   });
 });

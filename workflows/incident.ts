@@ -35,15 +35,24 @@ import {
 import { DESK_CRISIS, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '../domain/search-attributes';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
 import { formatDuration } from '../domain/format';
-import { refusedForGood } from './integration-refusals';
+import { INTEGRATION_GIVE_UP_MS, gaveUp } from './integration-refusals';
 
 const OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 const activities = proxyActivities<IncidentActivities>(OPTIONS);
-/** Activity options with the summary operators see in the UI ("page level 2 → oncall-secondary"). */
-const summarised = (summary: string): ActivityOptions => ({ ...OPTIONS, summary });
+/**
+ * Activity options with the summary operators see in the UI ("page level 2 → oncall-secondary") and
+ * how long the effect is retried before the server gives up on it (a system that stays down).
+ */
+const summarised = (summary: string, giveUpMs: number): ActivityOptions => ({
+  ...OPTIONS,
+  scheduleToCloseTimeout: giveUpMs,
+  summary,
+});
+/** A page that is already late (the next one due now) still gets one quick attempt before the next goes out. */
+const LATE_PAGE_TRY_MS = 1_000;
 
 const MAX_HISTORY_EVENTS = 5_000;
 
@@ -61,6 +70,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   // The PagerDuty dedup key is the workflow id, so a PagerDuty webhook finds this workflow.
   const dedupKey = workflowId;
   const historyLimit = input.continueAsNewAfterEvents ?? MAX_HISTORY_EVENTS;
+  /** A chat post, comment or tracker issue whose system stays down is given up on after this (policy may say). */
+  const giveUpMs = policy.notificationGiveUpMs ?? INTEGRATION_GIVE_UP_MS;
 
   // ---- reading the state ----------------------------------------------------------------------
 
@@ -162,14 +173,15 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   }
 
   /**
-   * Runs one external effect. A system that refused it for good (a 4xx) is recorded and shown, the
-   * step counts as done (undefined), and the incident goes on: paging never stops for a refused DM.
+   * Runs one external effect. A system that refused it for good (a 4xx) or stayed down past the give-up
+   * time is recorded and shown, the step counts as done (undefined), and the incident goes on: paging
+   * never stops for a refused DM or a chat system that is down.
    */
   async function attempt<T>(step: string, effect: () => Promise<T>): Promise<T | undefined> {
     try {
       return await effect();
     } catch (err) {
-      const refusal = refusedForGood(err, step, Date.now());
+      const refusal = gaveUp(err, step, Date.now());
       if (!refusal) throw err;
       state.integrationFailures.push(refusal);
       record('integration refused', 'system', `${step}: ${refusal.message}`);
@@ -190,7 +202,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     for (const target of level.notify) {
       const pageStep = `page:${reason === 'crisis' ? 'crisis:' : ''}${step.level}:${repeat}:${target}`;
       await attempt(pageStep, () =>
-        activities.pageOnCall.executeWithOptions(summarised(`page level ${step.level} → ${target}`), [
+        activities.pageOnCall.executeWithOptions(summarised(`page level ${step.level} → ${target}`, pageGiveUpMs()), [
           {
             idempotencyKey: key(pageStep),
             dedupKey,
@@ -202,6 +214,19 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
         ]),
       );
     }
+  }
+
+  /**
+   * The page is the one effect that must get through, so it is retried right up to the moment the next
+   * page of the chain is due (that page takes over), and never past it: a paging service that stays down
+   * never delays the next level. With no next page scheduled (PagerDuty escalates by itself, the chain
+   * has ended, a crisis page after the acknowledgement) it is given up on like any other effect, since
+   * retrying longer would hold up the acknowledgement, the customer and the crisis announcements.
+   */
+  function pageGiveUpMs(): number {
+    const nextAt = state.status === 'triggered' ? state.paging.nextAt : null;
+    if (nextAt === null) return giveUpMs;
+    return Math.max(nextAt - Date.now(), LATE_PAGE_TRY_MS);
   }
 
   /** Level 1 at once; in `engine` mode the next step of the chain whenever one falls due. */
@@ -237,7 +262,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     // Every target paged has its own alert (one routing key per level), so each is acknowledged.
     await once('page-acknowledged', async () => {
       await attempt('page-acknowledged', () =>
-        activities.acknowledgePage.executeWithOptions(summarised('acknowledge the page'), [
+        activities.acknowledgePage.executeWithOptions(summarised('acknowledge the page', giveUpMs), [
           { idempotencyKey: key('page-acknowledged'), dedupKey, targets: pagedTargets() },
         ]),
       );
@@ -246,7 +271,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     if (ticketId) {
       await once('customer-told-who-handles-it', async () => {
         await attempt('customer-told-who-handles-it', () =>
-          activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer who handles it'), [
+          activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer who handles it', giveUpMs), [
             {
               idempotencyKey: key('customer-told-who-handles-it'),
               ticketId,
@@ -286,7 +311,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     });
     await once('crisis-document', async () => {
       const document = await attempt('crisis-document', () =>
-        activities.openTrackerIssue.executeWithOptions(summarised('shared incident document'), [
+        activities.openTrackerIssue.executeWithOptions(summarised('shared incident document', giveUpMs), [
           {
             idempotencyKey: key('crisis-document'),
             project: documentProject,
@@ -309,7 +334,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     for (const channel of announceChannels) {
       await once(`announce:${channel}`, async () => {
         const posted = await attempt(`announce:${channel}`, () =>
-          activities.postOnChat.executeWithOptions(summarised(`announce → ${channel}`), [
+          activities.postOnChat.executeWithOptions(summarised(`announce → ${channel}`, giveUpMs), [
             {
               idempotencyKey: key(`announce:${channel}`),
               to: channel,
@@ -334,7 +359,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   async function postInCrisisThreads(step: string, text: string): Promise<void> {
     for (const { channel, ts } of state.announcements) {
       await attempt(`${step}:${channel}`, () =>
-        activities.postOnChat.executeWithOptions(summarised(`${step} → ${channel}`), [
+        activities.postOnChat.executeWithOptions(summarised(`${step} → ${channel}`, giveUpMs), [
           { idempotencyKey: key(`${step}:${channel}`), to: channel, text, threadTs: ts },
         ]),
       );
@@ -352,7 +377,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     if (state.resolvedAt === null) return;
     await once('page-resolved', async () => {
       await attempt('page-resolved', () =>
-        activities.resolvePage.executeWithOptions(summarised('resolve the page'), [
+        activities.resolvePage.executeWithOptions(summarised('resolve the page', giveUpMs), [
           { idempotencyKey: key('page-resolved'), dedupKey, targets: pagedTargets() },
         ]),
       );
@@ -364,7 +389,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     if (ticketId) {
       await once('customer-told-resolved', async () => {
         await attempt('customer-told-resolved', () =>
-          activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer it is resolved'), [
+          activities.commentOnCustomerTicket.executeWithOptions(summarised('tell the customer it is resolved', giveUpMs), [
             { idempotencyKey: key('customer-told-resolved'), ticketId, body: `The emergency is resolved: ${state.resolution}` },
           ]),
         );
@@ -372,7 +397,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
     await once('follow-up', async () => {
       const issue = await attempt('follow-up', () =>
-        activities.openTrackerIssue.executeWithOptions(summarised('follow-up task'), [
+        activities.openTrackerIssue.executeWithOptions(summarised('follow-up task', giveUpMs), [
           {
             idempotencyKey: key('follow-up'),
             project: policy.followUp.project,
@@ -395,7 +420,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     for (const person of involvedPeople()) {
       await once(`hand-off:${person}`, async () => {
         await attempt(`hand-off:${person}`, () =>
-          activities.postOnChat.executeWithOptions(summarised(`hand-off → ${person}`), [
+          activities.postOnChat.executeWithOptions(summarised(`hand-off → ${person}`, giveUpMs), [
             {
               idempotencyKey: key(`hand-off:${person}`),
               to: person,
@@ -427,7 +452,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     const owner = state.resolvedBy ?? state.acknowledgedBy ?? policy.crisis.announceChannels[0] ?? '#incidents';
     const step = `follow-up-reminder:${followUp.reminders}`;
     await attempt(step, () =>
-      activities.postOnChat.executeWithOptions(summarised(`follow-up reminder → ${owner}`), [
+      activities.postOnChat.executeWithOptions(summarised(`follow-up reminder → ${owner}`, giveUpMs), [
         {
           idempotencyKey: key(step),
           to: owner,
@@ -709,7 +734,7 @@ function describeForOperators(state: IncidentState, view: IncidentView, now: num
   if (state.followUp) lines.push(`Follow-up: ${state.followUp.webUrl} (${state.followUp.closedAt ? 'closed' : `${state.followUp.reminders} reminders`})`);
   const refused = state.integrationFailures;
   if (refused.length) {
-    lines.push('', `**Refused by an integration (not retried): ${refused.length}**`);
+    lines.push('', `**Given up on (refused, or down past the give-up time): ${refused.length}**`);
     for (const f of refused.slice(-3)) lines.push(`- ${new Date(f.at).toISOString()} ${f.step}: ${f.message}`);
   }
   lines.push('', '| when | what | who | note |', '|---|---|---|---|');

@@ -44,7 +44,7 @@ const withWorker = timeSkippingDesk({
   worker: () => ({ integrations: recorder.integrations }),
 });
 
-async function fileReport(): Promise<WorkflowHandle<typeof securityReportWorkflow>> {
+async function fileReport(policy = DEFAULT_POLICY): Promise<WorkflowHandle<typeof securityReportWorkflow>> {
   const report: SecurityReportIntake = {
     id: `sr-${randomBytes(4).toString('hex')}`,
     externalId: null,
@@ -56,7 +56,7 @@ async function fileReport(): Promise<WorkflowHandle<typeof securityReportWorkflo
   return env.client.workflow.start<typeof securityReportWorkflow>('securityReportWorkflow', {
     taskQueue,
     workflowId: securityReportWorkflowId(report.id),
-    args: [{ report, policy: resolveSecurityPolicy(DEFAULT_POLICY) }],
+    args: [{ report, policy: resolveSecurityPolicy(policy) }],
   });
 }
 
@@ -180,7 +180,7 @@ describe('a system that refuses for good (a 4xx)', () => {
       const filed = await eventually(() => state(h), (s) => s.integrationFailures.length === 1);
       expect(filed.integrationFailures[0]).toMatchObject({ step: 'new-report:#security', system: 'chat' });
       const metadata = await h.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-      expect(metadata.currentDetails).toContain('Refused by an integration (not retried): 1');
+      expect(metadata.currentDetails).toContain('Given up on (refused, or down past the give-up time): 1');
 
       await env.sleep(72 * H);
       const breached = await eventually(() => state(h), (s) => s.escalations.length === 1);
@@ -210,6 +210,38 @@ describe('a system that refuses for good (a 4xx)', () => {
       expect(recorder.calls.filter((c) => c.system === 'tracker')).toHaveLength(1);
       const closed = await h.executeUpdate(closeReportUpdate, { args: [{ by: 'sec-bob' }] });
       expect(closed.status).toBe('closed');
+    });
+  });
+});
+
+describe('a system that stays down (retried, then given up on)', () => {
+  // The test server does not skip time while an activity is being retried, so the policy gives up after
+  // 3 s here (15 minutes by default).
+  it('Slack staying down does not stop the breach escalating on Monday at 15:00, nor the next level after it', async () => {
+    recorder = recordingIntegrations(undefined, (call) => (call.system === 'chat' ? 'Slack answered 503' : null));
+    await withWorker(async () => {
+      await skipToFridayAfternoon();
+      const h = await fileReport({ ...DEFAULT_POLICY, notificationGiveUpMs: 3_000 });
+      const filed = await eventually(() => state(h), (s) => s.integrationFailures.length === 1);
+      expect(filed.integrationFailures).toEqual([
+        { at: expect.any(Number), step: 'new-report:#security', system: 'chat', message: 'Slack answered 503' },
+      ]);
+      expect(recorder.calls.filter((c) => c.system === 'chat').length).toBeGreaterThan(1); // retried before giving up
+
+      await env.sleep(filed.response.dueAt! - (await env.currentTimeMs()));
+      const breached = await eventually(() => state(h), (s) => s.integrationFailures.length === 2);
+      expect(breached.breachedAt).toBe(filed.response.dueAt);
+      expect(breached.escalations).toHaveLength(1);
+      expect(breached.escalations[0]).toMatchObject({ level: 1, notified: ['oncall-primary'] });
+      expect(breached.escalations[0]!.at - filed.response.dueAt!).toBeLessThan(1_000);
+      expect(breached.integrationFailures[1]).toMatchObject({ step: 'escalation:1:1:oncall-primary', system: 'chat' });
+
+      // The chain goes on at its own rhythm: the next step is not held up by the failed message.
+      const level = resolveSecurityPolicy(DEFAULT_POLICY).escalationChain[0]!;
+      await env.sleep(breached.escalations[0]!.at + level.waitMs - (await env.currentTimeMs()));
+      const next = await eventually(() => state(h), (s) => s.escalations.length === 2);
+      expect(next.escalations[1]!.at - filed.response.dueAt!).toBeGreaterThanOrEqual(level.waitMs);
+      expect(next.escalations[1]!.at - filed.response.dueAt!).toBeLessThan(level.waitMs + 1_000);
     });
   });
 });

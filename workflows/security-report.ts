@@ -31,14 +31,19 @@ import {
 } from '../domain/security-report';
 import { slaClock, type SlaClockState } from '../domain/sla-clock';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
-import { refusedForGood } from './integration-refusals';
+import { INTEGRATION_GIVE_UP_MS, gaveUp } from './integration-refusals';
 
 const OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
 const activities = proxyActivities<IncidentActivities>(OPTIONS);
-const summarised = (summary: string): ActivityOptions => ({ ...OPTIONS, summary });
+/** Options with the summary operators see, and how long the effect is retried before it is given up on. */
+const summarised = (summary: string, giveUpMs: number): ActivityOptions => ({
+  ...OPTIONS,
+  scheduleToCloseTimeout: giveUpMs,
+  summary,
+});
 
 export async function securityReportWorkflow(input: SecurityReportWorkflowInput): Promise<SecurityReportView> {
   const { report, policy } = input;
@@ -118,15 +123,19 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
 
   const key = (step: string): string => `${workflowId}:${step}`;
 
+  /** A system that stays down is given up on after this (the policy's notificationGiveUpMs). */
+  const giveUpMs = policy.notificationGiveUpMs ?? INTEGRATION_GIVE_UP_MS;
+
   /**
-   * Runs one external effect. A system that refused it for good (a 4xx) is recorded and shown, the
-   * step counts as done (undefined), and the report goes on: escalation never stops for a refused message.
+   * Runs one external effect. A system that refused it for good (a 4xx) or stayed down past the give-up
+   * time is recorded and shown, the step counts as done (undefined), and the report goes on: escalation
+   * never stops for a refused message or a chat system that is down.
    */
   async function attempt<T>(step: string, effect: () => Promise<T>): Promise<T | undefined> {
     try {
       return await effect();
     } catch (err) {
-      const refusal = refusedForGood(err, step, Date.now());
+      const refusal = gaveUp(err, step, Date.now());
       if (!refusal) throw err;
       state.integrationFailures.push(refusal);
       record('integration refused', 'system', `${step}: ${refusal.message}`);
@@ -137,7 +146,7 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
   async function tell(to: string, step: string, text: string): Promise<void> {
     if (state.done.includes(step)) return;
     await attempt(`${step}:${to}`, () =>
-      activities.postOnChat.executeWithOptions(summarised(`${step} → ${to}`), [
+      activities.postOnChat.executeWithOptions(summarised(`${step} → ${to}`, giveUpMs), [
         { idempotencyKey: key(`${step}:${to}`), to, text },
       ]),
     );
@@ -212,7 +221,7 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
     if (state.done.includes('publication')) return;
     if (publicationAllowed(now)) {
       const issue = await attempt('publication', () =>
-        activities.openTrackerIssue.executeWithOptions(summarised('publish the disclosure'), [
+        activities.openTrackerIssue.executeWithOptions(summarised('publish the disclosure', giveUpMs), [
           {
             idempotencyKey: key('publication'),
             project: policy.disclosureProject,
@@ -478,7 +487,7 @@ function describeForOperators(view: SecurityReportView, now: number): string {
   }
   const refused = view.integrationFailures;
   if (refused.length) {
-    lines.push('', `**Refused by an integration (not retried): ${refused.length}**`);
+    lines.push('', `**Given up on (refused, or down past the give-up time): ${refused.length}**`);
     for (const f of refused.slice(-3)) lines.push(`- ${new Date(f.at).toISOString()} ${f.step}: ${f.message}`);
   }
   lines.push('', '| when | what | who |', '|---|---|---|');
