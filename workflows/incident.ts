@@ -11,7 +11,6 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { IncidentActivities } from '../activities/incident';
 import {
@@ -35,22 +34,9 @@ import {
 import { DESK_CRISIS, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '../domain/search-attributes';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
 import { formatDuration } from '../domain/format';
-import { INTEGRATION_GIVE_UP_MS, gaveUp } from './integration-refusals';
+import { EFFECT_OPTIONS, INTEGRATION_GIVE_UP_MS, effectOptions as summarised, gaveUp } from './external-effects';
 
-const OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-};
-const activities = proxyActivities<IncidentActivities>(OPTIONS);
-/**
- * Activity options with the summary operators see in the UI ("page level 2 → oncall-secondary") and
- * how long the effect is retried before the server gives up on it (a system that stays down).
- */
-const summarised = (summary: string, giveUpMs: number): ActivityOptions => ({
-  ...OPTIONS,
-  scheduleToCloseTimeout: giveUpMs,
-  summary,
-});
+const activities = proxyActivities<IncidentActivities>(EFFECT_OPTIONS);
 /** A page that is already late (the next one due now) still gets one quick attempt before the next goes out. */
 const LATE_PAGE_TRY_MS = 1_000;
 
@@ -181,8 +167,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     try {
       return await effect();
     } catch (err) {
-      const refusal = gaveUp(err, step, Date.now());
-      if (!refusal) throw err;
+      const given = gaveUp(err);
+      if (!given) throw err;
+      const refusal = { at: Date.now(), step, ...given };
       state.integrationFailures.push(refusal);
       record('integration refused', 'system', `${step}: ${refusal.message}`);
       return undefined;

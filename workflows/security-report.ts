@@ -10,7 +10,6 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { IncidentActivities } from '../activities/incident';
@@ -31,19 +30,9 @@ import {
 } from '../domain/security-report';
 import { slaClock, type SlaClockState } from '../domain/sla-clock';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
-import { INTEGRATION_GIVE_UP_MS, gaveUp } from './integration-refusals';
+import { EFFECT_OPTIONS, INTEGRATION_GIVE_UP_MS, effectOptions as summarised, gaveUp } from './external-effects';
 
-const OPTIONS: ActivityOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-};
-const activities = proxyActivities<IncidentActivities>(OPTIONS);
-/** Options with the summary operators see, and how long the effect is retried before it is given up on. */
-const summarised = (summary: string, giveUpMs: number): ActivityOptions => ({
-  ...OPTIONS,
-  scheduleToCloseTimeout: giveUpMs,
-  summary,
-});
+const activities = proxyActivities<IncidentActivities>(EFFECT_OPTIONS);
 
 export async function securityReportWorkflow(input: SecurityReportWorkflowInput): Promise<SecurityReportView> {
   const { report, policy } = input;
@@ -135,8 +124,9 @@ export async function securityReportWorkflow(input: SecurityReportWorkflowInput)
     try {
       return await effect();
     } catch (err) {
-      const refusal = gaveUp(err, step, Date.now());
-      if (!refusal) throw err;
+      const given = gaveUp(err);
+      if (!given) throw err;
+      const refusal = { at: Date.now(), step, ...given };
       state.integrationFailures.push(refusal);
       record('integration refused', 'system', `${step}: ${refusal.message}`);
       return undefined;

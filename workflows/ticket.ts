@@ -1,7 +1,6 @@
 // The support ticket as a durable workflow: SLA timers, agents' actions as updates, automatic
 // escalation when a target runs out. Pure orchestration: every side effect is an activity.
 import {
-  ActivityFailure,
   ApplicationFailure,
   allHandlersFinished,
   condition,
@@ -49,19 +48,15 @@ import {
   type TicketView,
   type TicketWorkflowInput,
 } from '../domain/ticket';
-import type { TicketPolicy, Tier } from '../domain/policy';
+import type { Tier } from '../domain/policy';
 import { formatDuration } from '../domain/format';
+import { EFFECT_OPTIONS, INTEGRATION_GIVE_UP_MS, effectOptions, gaveUp } from './external-effects';
 
-const { notify, recordTicket, fileSatisfactionFeedback } = proxyActivities<TicketActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const { notify, recordTicket, fileSatisfactionFeedback } = proxyActivities<TicketActivities>(EFFECT_OPTIONS);
 
 /** Continue as new well before the history gets long; the server suggests it too. */
 const MAX_HISTORY_EVENTS = 5_000;
 
-/** How long a notification is retried before it is recorded on the ticket as given up (policy may say). */
-const NOTIFY_GIVE_UP_MS = 15 * 60_000;
 const DEFAULT_FEEDBACK_PROJECT = 'support/feedback';
 
 export async function ticketWorkflow(input: TicketWorkflowInput): Promise<TicketView> {
@@ -73,6 +68,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
   const state: TicketState = input.carried ?? openTicket(ticket, openedAt());
   const workflowId = workflowInfo().workflowId;
   const historyLimit = input.continueAsNewAfterEvents ?? MAX_HISTORY_EVENTS;
+  const giveUpMs = policy.notificationGiveUpMs ?? INTEGRATION_GIVE_UP_MS;
 
   // ---- reading the state ----------------------------------------------------------------------
 
@@ -133,56 +129,32 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       ...(policy.privateChannels ? { privateChannels: policy.privateChannels } : {}),
     };
     try {
-      await notify.executeWithOptions(
-        {
-          startToCloseTimeout: '30 seconds',
-          // A system that stays down must not hold up the escalation chain or an agent's request forever.
-          scheduleToCloseTimeout: policy.notificationGiveUpMs ?? NOTIFY_GIVE_UP_MS,
-          retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-          summary: `${kind} → ${audience === 'requester' ? 'requester' : recipients.join(', ')}`,
-        },
-        [notification],
-      );
+      // A system that stays down must not hold up the escalation chain or an agent's request forever.
+      const summary = `${kind} → ${audience === 'requester' ? 'requester' : recipients.join(', ')}`;
+      await notify.executeWithOptions(effectOptions(summary, giveUpMs), [notification]);
     } catch (err) {
       // A system that refused for good (a 4xx) or stayed down is recorded and shown; the ticket goes on.
-      recordIntegrationFailure(kind, audience, givenUp(err));
+      recordIntegrationFailure(kind, audience, err);
     }
   }
 
-  /**
-   * Notifications retry without a limit on attempts, so an activity failure that reaches the workflow
-   * means the server gave up: a permanent refusal (4xx) or the give-up time ran out while the system
-   * stayed down. Either is recorded; anything else (a bug) is rethrown.
-   */
-  function givenUp(err: unknown): Error {
-    if (err instanceof ActivityFailure) return err.cause ?? err;
-    throw err;
-  }
-
+  /** Records what the server gave up on; anything else (a bug) is rethrown. */
   function recordIntegrationFailure(
     kind: NotificationKind | 'satisfaction-feedback',
     audience: Notification['audience'],
-    failure: Error,
+    err: unknown,
   ): void {
-    const details = failure instanceof ApplicationFailure ? (failure.details?.[0] as { system?: string } | undefined) : undefined;
-    const system = typeof details?.system === 'string' ? details.system : null;
-    state.integrationFailures = [
-      ...(state.integrationFailures ?? []),
-      { at: Date.now(), kind, audience, system, message: failure.message },
-    ];
-    record('notification refused', 'system', `${kind}: ${failure.message}`);
+    const given = gaveUp(err);
+    if (!given) throw err;
+    state.integrationFailures = [...(state.integrationFailures ?? []), { at: Date.now(), kind, audience, ...given }];
+    record('notification refused', 'system', `${kind}: ${given.message}`);
   }
 
   /** Satisfaction answers are also filed as issues in the feedback project, for reporting. */
   async function fileFeedback(satisfaction: Satisfaction): Promise<void> {
     try {
       const issue = await fileSatisfactionFeedback.executeWithOptions(
-        {
-          startToCloseTimeout: '30 seconds',
-          scheduleToCloseTimeout: policy.notificationGiveUpMs ?? NOTIFY_GIVE_UP_MS,
-          retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-          summary: 'satisfaction → feedback project',
-        },
+        effectOptions('satisfaction → feedback project', giveUpMs),
         [
           {
             idempotencyKey: `${workflowId}:satisfaction-feedback:${episode()}`,
@@ -197,7 +169,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<Ticket
       );
       record('satisfaction filed', 'system', issue.webUrl);
     } catch (err) {
-      recordIntegrationFailure('satisfaction-feedback', 'desk', givenUp(err));
+      recordIntegrationFailure('satisfaction-feedback', 'desk', err);
     }
   }
 
