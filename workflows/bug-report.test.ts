@@ -178,7 +178,9 @@ describe('labels changed on the tracker', () => {
       const refused = await eventually(() => state(h), (s) => s.timeline.some((e) => e.event === 'label change refused'));
       expect(refused.stage).toBe('production');
       expect(await eventually(() => effects(h, 'comment:label-refused'), (c) => c.length === 1)).toHaveLength(1);
-      expect((await labelsPutOn(h)).at(-1)).toBe('Workflow::Production');
+      // The label effects run in the workflow's loop, after the comment under load: wait for them to land.
+      const labels = await eventually(() => labelsPutOn(h), (l) => l.at(-1) === 'Workflow::Production');
+      expect(labels.at(-1)).toBe('Workflow::Production');
     });
   });
 });
