@@ -1,6 +1,7 @@
 // Business-hours arithmetic over a BusinessCalendar: is the desk open, how much opening time lies
 // between two instants, and when a given amount of opening time has passed. Pure: no clock, no I/O.
 import { DateTime, IANAZone } from 'luxon';
+import { formatDuration } from './format';
 import type { BusinessCalendar, OpeningInterval, Weekday } from './policy';
 
 const MINUTE = 60_000;
@@ -62,6 +63,56 @@ export function addBusinessMs(calendar: BusinessCalendar, fromMs: number, ms: nu
         `so ${ms} business ms never pass; add weeklyHours or use a calendar clock`,
     );
   }
+  const end = businessEnd(parsed, fromMs, ms);
+  if (end !== undefined) return end;
+  throw new Error(
+    `addBusinessMs: ${ms} business ms from ${DateTime.fromMillis(fromMs, { zone: 'utc' }).toISO()} ` +
+      `are not reached within ${MAX_SEARCH_DAYS} days; check the calendar's opening hours and holidays ` +
+      `(${calendar.timeZone})`,
+  );
+}
+
+/** A problem in a calendar's data, at its path inside the calendar (e.g. ['holidays', 2]). */
+export interface CalendarProblem {
+  path: Array<string | number>;
+  message: string;
+}
+
+/**
+ * Everything in this calendar's data that would make the functions above throw, each with where it
+ * is; empty when the data is usable. The arithmetic's own reading, so configuration checks cannot
+ * disagree with it. No opening hours is not a problem here: only business-time targets need them
+ * (businessTargetProblem).
+ */
+export function calendarProblems(calendar: BusinessCalendar): CalendarProblem[] {
+  return readCalendar(calendar).problems;
+}
+
+/**
+ * Why a business-time target of `ms` could not be computed on this (valid) calendar for a clock
+ * started at `fromMs` or later, or undefined when it can. Tried from `fromMs` and from the first day
+ * of every later closed stretch that holds a holiday, where counting is hardest: a clock started
+ * inside a closed stretch counts nothing until it ends.
+ */
+export function businessTargetProblem(calendar: BusinessCalendar, ms: number, fromMs: number): string | undefined {
+  const parsed = parseCalendar(calendar);
+  if (!parsed.hasOpeningHours) {
+    return 'the calendar has no opening hours on any weekday, so business time never passes; add weeklyHours or use clock "calendar"';
+  }
+  for (const start of [fromMs, ...closedStretchStarts(parsed, fromMs)]) {
+    if (businessEnd(parsed, start, ms) === undefined) {
+      const day = DateTime.fromMillis(start, { zone: parsed.zone }).toISODate();
+      return (
+        `a clock started on ${day} would not count ${formatDuration(ms)} of opening time within ` +
+        `${MAX_SEARCH_DAYS} days; check the calendar's opening hours and holidays`
+      );
+    }
+  }
+  return undefined;
+}
+
+/** The earliest instant at which `ms` opening ms have passed since `fromMs`, if within the search limit. */
+function businessEnd(parsed: ParsedCalendar, fromMs: number, ms: number): number | undefined {
   let left = ms;
   const firstDay = localEpochDay(parsed.zone, fromMs) - 1;
   for (let day = firstDay; day <= firstDay + MAX_SEARCH_DAYS; day++) {
@@ -73,11 +124,28 @@ export function addBusinessMs(calendar: BusinessCalendar, fromMs: number, ms: nu
       left -= end - from;
     }
   }
-  throw new Error(
-    `addBusinessMs: ${ms} business ms from ${DateTime.fromMillis(fromMs, { zone: 'utc' }).toISO()} ` +
-      `are not reached within ${MAX_SEARCH_DAYS} days; check the calendar's opening hours and holidays ` +
-      `(${calendar.timeZone})`,
-  );
+  return undefined;
+}
+
+/** Local midnight of the first day of each closed stretch (holidays and closed weekdays) that holds a holiday after `fromMs`. */
+function closedStretchStarts(parsed: ParsedCalendar, fromMs: number): number[] {
+  const fromDay = localEpochDay(parsed.zone, fromMs);
+  const closed = (day: number) => parsed.holidays.has(day) || parsed.minutesByWeekday[isoWeekday(day)]!.length === 0;
+  const stretchOf = new Map<number, number>();
+  for (const holiday of [...parsed.holidays].filter((d) => d > fromDay).sort((a, b) => a - b)) {
+    let first = holiday;
+    while (first - 1 > fromDay && closed(first - 1)) {
+      first--;
+      // An earlier holiday of the same stretch already knows where it begins.
+      const known = stretchOf.get(first);
+      if (known !== undefined) {
+        first = known;
+        break;
+      }
+    }
+    stretchOf.set(holiday, first);
+  }
+  return [...new Set(stretchOf.values())].map((day) => instantOfWallTime(parsed.zone, day * DAY));
 }
 
 /** Real opening intervals [startMs, endMs) of one local day (days counted from 1970-01-01 local). */
@@ -142,11 +210,23 @@ function isoWeekday(epochDay: number): number {
 }
 
 function parseCalendar(calendar: BusinessCalendar): ParsedCalendar {
+  const { parsed, problems } = readCalendar(calendar);
+  if (problems.length) throw new Error(`business calendar: ${problems[0]!.message}`);
+  return parsed;
+}
+
+/**
+ * The one reading of a calendar's data, for the arithmetic above and for calendarProblems: every
+ * problem in the order the arithmetic would trip over it, and the calendar as far as it is usable.
+ */
+function readCalendar(calendar: BusinessCalendar): { parsed: ParsedCalendar; problems: CalendarProblem[] } {
+  const problems: CalendarProblem[] = [];
   const zone = IANAZone.create(calendar.timeZone);
   if (!zone.isValid) {
-    throw new Error(
-      `business calendar: unknown time zone "${calendar.timeZone}"; use an IANA name such as "Europe/Amsterdam"`,
-    );
+    problems.push({
+      path: ['timeZone'],
+      message: `unknown time zone "${calendar.timeZone}"; use an IANA name such as "Europe/Amsterdam"`,
+    });
   }
   const minutesByWeekday: Array<Array<[number, number]>> = Array.from({ length: 8 }, () => []);
   let hasOpeningHours = false;
@@ -154,40 +234,51 @@ function parseCalendar(calendar: BusinessCalendar): ParsedCalendar {
   for (const [weekday, intervals] of weeklyHours) {
     const iso = ISO_WEEKDAY[weekday];
     if (iso === undefined) {
-      throw new Error(`business calendar: unknown weekday "${weekday}"; use mon, tue, wed, thu, fri, sat or sun`);
+      problems.push({
+        path: ['weeklyHours', weekday],
+        message: `unknown weekday "${weekday}"; use mon, tue, wed, thu, fri, sat or sun`,
+      });
+      continue;
     }
-    const ranges = (intervals ?? []).map((interval): [number, number] => {
+    const ranges: Array<[number, number]> = [];
+    (intervals ?? []).forEach((interval, i) => {
       const start = parseWallClock(interval.start, weekday);
       const end = parseWallClock(interval.end, weekday);
+      if (typeof start === 'string') problems.push({ path: ['weeklyHours', weekday, i, 'start'], message: start });
+      if (typeof end === 'string') problems.push({ path: ['weeklyHours', weekday, i, 'end'], message: end });
+      if (typeof start === 'string' || typeof end === 'string') return;
       if (end <= start) {
-        throw new Error(
-          `business calendar: ${weekday} ${interval.start}–${interval.end} ends before it starts; ` +
+        problems.push({
+          path: ['weeklyHours', weekday, i],
+          message:
+            `${weekday} ${interval.start}–${interval.end} ends before it starts; ` +
             'split a night shift into "…–24:00" and "00:00–…" on the next day',
-        );
+        });
+        return;
       }
-      return [start, end];
+      ranges.push([start, end]);
     });
     minutesByWeekday[iso] = mergeRanges(ranges);
     hasOpeningHours ||= ranges.length > 0;
   }
-  const holidays = new Set(
-    calendar.holidays.map((date) => {
-      const parsed = DateTime.fromFormat(date, 'yyyy-MM-dd', { zone: 'utc' });
-      if (!parsed.isValid) {
-        throw new Error(`business calendar: holiday "${date}" is not a date; write it as YYYY-MM-DD`);
-      }
-      return Math.round(parsed.toMillis() / DAY);
-    }),
-  );
-  return { zone, minutesByWeekday, holidays, hasOpeningHours };
+  const holidays = new Set<number>();
+  calendar.holidays.forEach((date, i) => {
+    const parsed = DateTime.fromFormat(date, 'yyyy-MM-dd', { zone: 'utc' });
+    if (!parsed.isValid) {
+      problems.push({ path: ['holidays', i], message: `holiday "${date}" is not a date; write it as YYYY-MM-DD` });
+      return;
+    }
+    holidays.add(Math.round(parsed.toMillis() / DAY));
+  });
+  return { parsed: { zone, minutesByWeekday, holidays, hasOpeningHours }, problems };
 }
 
-/** "HH:mm" (00:00–24:00) to minutes since local midnight. */
-function parseWallClock(text: string, weekday: Weekday): number {
+/** "HH:mm" (00:00–24:00) to minutes since local midnight, or what is wrong with it. */
+function parseWallClock(text: string, weekday: Weekday): number | string {
   const match = /^(\d{2}):(\d{2})$/.exec(text);
   const minutes = match ? Number(match[1]) * 60 + Number(match[2]) : NaN;
   if (!match || Number(match[2]) > 59 || !(minutes <= 24 * 60)) {
-    throw new Error(`business calendar: ${weekday} time "${text}" is not "HH:mm" between 00:00 and 24:00`);
+    return `${weekday} time "${text}" is not "HH:mm" between 00:00 and 24:00`;
   }
   return minutes;
 }
