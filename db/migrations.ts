@@ -160,6 +160,84 @@ const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
       CREATE INDEX security_reports_status_idx ON security_reports (status, created_at);
     `,
   },
+  {
+    id: 3,
+    name: 'external effects are claimed before they act',
+    // once() inserts its claim (a token) first and acts only if it won the claim; the result is
+    // written under that token. A row without completed_at is an attempt still acting (or one that
+    // died while acting): others wait for it instead of acting a second time (activities/effects.ts).
+    sql: `
+      ALTER TABLE external_effects ADD COLUMN claim_token uuid;
+      ALTER TABLE external_effects ADD COLUMN claimed_at timestamptz;
+      ALTER TABLE external_effects ADD COLUMN completed_at timestamptz;
+      UPDATE external_effects SET completed_at = created_at, claimed_at = created_at;
+      ALTER TABLE external_effects ALTER COLUMN claimed_at SET NOT NULL;
+      ALTER TABLE external_effects ALTER COLUMN claimed_at SET DEFAULT clock_timestamp();
+    `,
+  },
+  {
+    id: 4,
+    name: 'message bodies and the item event log',
+    // Bodies of replies, questions and resolutions are stored once here (the API writes them before it
+    // asks the workflow to act); workflows keep the id and a short preview. item_events is every
+    // timeline entry of every item, appended by the projection writes, so the workflow itself keeps
+    // only the latest entries. Both are keyed by the workflow chain (first run id), which survives
+    // continue-as-new and is new when an id is reused after the namespace's retention.
+    sql: `
+      CREATE TABLE messages (
+        id           text PRIMARY KEY,
+        workflow_id  text NOT NULL,
+        author       text NOT NULL,
+        role         text NOT NULL,
+        body         text NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE INDEX messages_workflow_idx ON messages (workflow_id, created_at);
+
+      CREATE TABLE item_events (
+        workflow_id  text NOT NULL,
+        chain_id     text NOT NULL,
+        seq          integer NOT NULL,
+        at           timestamptz NOT NULL,
+        event        text NOT NULL,
+        actor        text,
+        note         text,
+        message_id   text,
+        PRIMARY KEY (workflow_id, chain_id, seq)
+      );
+    `,
+  },
+  {
+    id: 5,
+    name: 'ticket projection keyed by workflow chain',
+    sql: `ALTER TABLE tickets ADD COLUMN chain_id text;`,
+  },
+  {
+    id: 11,
+    name: 'incident and security-report projections keyed by workflow chain',
+    sql: `
+      ALTER TABLE incidents ADD COLUMN chain_id text;
+      ALTER TABLE security_reports ADD COLUMN chain_id text;
+    `,
+  },
+  {
+    id: 21,
+    name: 'work-item projection keyed by workflow chain',
+    sql: `ALTER TABLE work_items ADD COLUMN chain_id text;`,
+  },
+  {
+    id: 36,
+    name: 'webhook claims carry a token; refused deliveries are recorded',
+    // Only the request holding the token completes or releases its claim, so a takeover after the
+    // abandoned-claim timeout is never undone by the first, slow request. A delivery refused as
+    // invalid is kept (outcome 'refused', with the reason): its redeliveries are answered, not acted on.
+    sql: `
+      ALTER TABLE webhook_deliveries ADD COLUMN claim_token uuid;
+      ALTER TABLE webhook_deliveries ADD COLUMN outcome text;
+      ALTER TABLE webhook_deliveries ADD COLUMN refusal text;
+      UPDATE webhook_deliveries SET outcome = 'done' WHERE completed_at IS NOT NULL;
+    `,
+  },
   // Each kind of work adds its own migrations below with its own id range:
   // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39.
 ];
