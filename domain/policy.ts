@@ -78,6 +78,11 @@ export interface Policy {
   name: string;
   /** Share of a target after which a warning goes out (0.75 = at 75 % of the target). */
   warningShare: number;
+  /**
+   * A warning ladder: a warning at each of these shares of a target, e.g. [0.5, 0.75, 0.9]. Each
+   * strictly between 0 and 1, in increasing order, at most 5.
+   */
+  warningShares?: number[];
   /** How long after resolution a requester may reopen; after it the ticket closes by itself. */
   reopenWindowMs: number;
   /** Who hears about a target at `warningShare` when the ticket has no assignee (default: #support-desk). */
@@ -169,6 +174,8 @@ export interface SecurityPolicy {
 export interface TicketPolicy {
   policyName: string;
   warningShare: number;
+  /** The warning ladder (policy.warningShares); absent on tickets opened before it existed. */
+  warningShares?: number[];
   reopenWindowMs: number;
   warningRecipients?: string[];
   privateChannels?: string[];

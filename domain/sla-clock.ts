@@ -1,6 +1,7 @@
 // The SLA clock: how much of a target a ticket has used, when it falls due, warns and breaches,
 // given when it started, when it was paused and when it was met. Pure: `now` is always an argument.
 import { addBusinessMs, businessMsBetween } from './calendar';
+import type { WarningRung } from './escalation';
 import type { BusinessCalendar, SlaTarget, TicketPolicy, Tier } from './policy';
 
 /** A stretch during which the clock does not count; `to` undefined = still paused. */
@@ -18,6 +19,8 @@ export interface SlaClockState {
   dueAt: number | null;
   /** When warningShare of the target has been used; null while paused. */
   warnAt: number | null;
+  /** The warning ladder: when each of warningShares (default [warningShare]) is used up. */
+  warnings: WarningRung[];
   /** Counted (calendar or business, pauses excluded) time used so far (up to metAt if met). */
   elapsedMs: number;
   /** target.withinMs - elapsedMs, never below 0. */
@@ -35,6 +38,8 @@ export interface SlaClockInput {
   target: SlaTarget;
   calendars: Record<string, BusinessCalendar>;
   warningShare: number;
+  /** Several warnings, e.g. [0.5, 0.75, 0.9]; default [warningShare]. */
+  warningShares?: readonly number[];
   startedAt: number;
   /** May be empty, overlap or be unsorted; time before startedAt is ignored. */
   pauses: Pause[];
@@ -66,6 +71,10 @@ export function slaClock(input: SlaClockInput, now: number): SlaClockState {
   const dueAt = momentReached(segments, counted, target.withinMs);
   // Whole milliseconds, rounded up so the warning never goes out before its share is used.
   const warnAt = momentReached(segments, counted, Math.ceil(target.withinMs * input.warningShare));
+  const warnings = (input.warningShares ?? [input.warningShare]).map((share) => ({
+    share,
+    at: share === input.warningShare ? warnAt : momentReached(segments, counted, Math.ceil(target.withinMs * share)),
+  }));
 
   // Met exactly at the due time is in time; otherwise reaching the due time is a breach (`>=`, not `>`).
   const breachedAt = dueAt !== null && (metAt !== null ? dueAt < metAt : dueAt <= now) ? dueAt : null;
@@ -79,6 +88,7 @@ export function slaClock(input: SlaClockInput, now: number): SlaClockState {
     startedAt,
     dueAt,
     warnAt,
+    warnings,
     elapsedMs,
     remainingMs: Math.max(0, target.withinMs - elapsedMs),
     breached,
@@ -200,6 +210,7 @@ export function ticketSlaClocks(events: TicketSlaEvent[], policy: TicketPolicy, 
       target: policy.acknowledge,
       calendars: policy.calendars,
       warningShare: policy.warningShare,
+      warningShares: policy.warningShares,
       startedAt: created.at,
       pauses: [],
       metAt: acknowledged?.at ?? null,
@@ -241,6 +252,7 @@ export function ticketSlaClocks(events: TicketSlaEvent[], policy: TicketPolicy, 
       target: policy.resolve[tier],
       calendars: policy.calendars,
       warningShare: policy.warningShare,
+      warningShares: policy.warningShares,
       startedAt: episode[0].at,
       pauses,
       metAt: resolutionKind === 'handoff' ? firstHandOffOrResolution : resolvedAt,
