@@ -1,10 +1,11 @@
-// Activities of the incident and security-report workflows: each does one external thing (a page, a
-// chat post, a helpdesk comment, a tracker issue) exactly once per idempotency key, or keeps a projection current.
+// Activities of the incident workflow (the chat post and the tracker issue serve security reports too):
+// each does one external thing (a page, a chat post, a helpdesk comment, a tracker issue) exactly once
+// per idempotency key, or keeps the incident's projection current.
 import { ApplicationFailure } from '@temporalio/common';
 import { toDate } from '../db/pool';
 import type { IncidentProjection } from '../domain/incident';
-import type { SecurityReportProjection } from '../domain/security-report';
 import { once } from './effects';
+import { newerThan, writeProjection } from './projection';
 import type { ActivityDeps } from './index';
 
 /** Every effect carries the key the workflow built from its id and the step. */
@@ -81,46 +82,30 @@ export function createIncidentActivities(deps: ActivityDeps) {
       );
     },
 
-    /** Upserts the incident's row; an older version never overwrites a newer one. */
+    /** Upserts the incident's row (an older version never overwrites a newer one) and its new timeline entries. */
     async recordIncident(p: IncidentProjection): Promise<void> {
-      await pool.query(
-        `INSERT INTO incidents (id, workflow_id, external_id, title, severity, status, level, crisis,
+      await writeProjection(pool, {
+        workflowId: p.workflowId,
+        chainId: p.chainId,
+        events: p.events,
+        sql: `INSERT INTO incidents (id, workflow_id, external_id, title, severity, status, level, crisis,
            customer_ticket_id, desk_ticket_id, created_at, acknowledged_at, acknowledged_by, resolved_at,
-           document_url, follow_up_url, follow_up_closed_at, version, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18, now())
+           document_url, follow_up_url, follow_up_closed_at, version, chain_id, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19, now())
          ON CONFLICT (id) DO UPDATE SET
            status = EXCLUDED.status, level = EXCLUDED.level, crisis = EXCLUDED.crisis,
            acknowledged_at = EXCLUDED.acknowledged_at, acknowledged_by = EXCLUDED.acknowledged_by,
            resolved_at = EXCLUDED.resolved_at, document_url = EXCLUDED.document_url,
            follow_up_url = EXCLUDED.follow_up_url, follow_up_closed_at = EXCLUDED.follow_up_closed_at,
-           version = EXCLUDED.version, updated_at = now()
-         WHERE incidents.version < EXCLUDED.version`,
-        [
+           version = EXCLUDED.version, chain_id = EXCLUDED.chain_id, created_at = EXCLUDED.created_at,
+           title = EXCLUDED.title, external_id = EXCLUDED.external_id, updated_at = now()
+         WHERE ${newerThan('incidents')}`,
+        params: [
           p.id, p.workflowId, p.externalId, p.title, p.severity, p.status, p.level, p.crisis,
           p.customerTicketId, p.deskTicketId, toDate(p.createdAt), toDate(p.acknowledgedAt), p.acknowledgedBy,
-          toDate(p.resolvedAt), p.documentUrl, p.followUpUrl, toDate(p.followUpClosedAt), p.version,
+          toDate(p.resolvedAt), p.documentUrl, p.followUpUrl, toDate(p.followUpClosedAt), p.version, p.chainId ?? null,
         ],
-      );
-    },
-
-    async recordSecurityReport(p: SecurityReportProjection): Promise<void> {
-      await pool.query(
-        `INSERT INTO security_reports (id, workflow_id, external_id, title, severity, reporter, status, created_at,
-           respond_due_at, responded_at, breached, disclosure_requested_at, disclosure_due_at, scrubbed, fix_link,
-           published_at, version, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17, now())
-         ON CONFLICT (id) DO UPDATE SET
-           status = EXCLUDED.status, respond_due_at = EXCLUDED.respond_due_at, responded_at = EXCLUDED.responded_at,
-           breached = EXCLUDED.breached, disclosure_requested_at = EXCLUDED.disclosure_requested_at,
-           disclosure_due_at = EXCLUDED.disclosure_due_at, scrubbed = EXCLUDED.scrubbed, fix_link = EXCLUDED.fix_link,
-           published_at = EXCLUDED.published_at, version = EXCLUDED.version, updated_at = now()
-         WHERE security_reports.version < EXCLUDED.version`,
-        [
-          p.id, p.workflowId, p.externalId, p.title, p.severity, p.reporter, p.status, toDate(p.createdAt),
-          toDate(p.respondDueAt), toDate(p.respondedAt), p.breached, toDate(p.disclosureRequestedAt),
-          toDate(p.disclosureDueAt), p.scrubbed, p.fixLink, toDate(p.publishedAt), p.version,
-        ],
-      );
+      });
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Integrations } from './integrations';
 import type { Notifier } from './notifier';
 import { createIncidentActivities } from './incident';
+import { createSecurityReportActivities } from './security-report';
 import { createTicketActivities } from './ticket';
 import { createTrackerAnnouncementActivities } from './tracker-announcement';
 import { createWorkItemActivities } from './work-item';
@@ -19,5 +20,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createTrackerAnnouncementActivities(deps),
     ...createWorkItemActivities(deps),
     ...createIncidentActivities(deps),
+    ...createSecurityReportActivities(deps),
   };
 }

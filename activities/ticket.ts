@@ -1,8 +1,10 @@
 // Activities of the ticket workflow: send a notification once, keep the PostgreSQL projection current.
 import type { Pool } from 'pg';
 import type { Notification, SatisfactionFeedback, TicketProjection } from '../domain/ticket';
+import { messageBody } from '../db/messages';
 import { toDate } from '../db/pool';
 import { once } from './effects';
+import { newerThan, writeProjection } from './projection';
 import type { Integrations } from './integrations';
 import type { Notifier } from './notifier';
 
@@ -38,39 +40,54 @@ export function createTicketActivities({ pool, notifier, integrations }: TicketA
     },
 
     /**
-     * Sends a notification at most once per idempotency key: a retried activity or a replayed
-     * workflow finds the row and stops.
+     * Sends a notification once per idempotency key. The row is only a shortcut for a notification
+     * already sent: two attempts can both miss it (one timed out while still sending), so what keeps
+     * them from posting twice is that each post runs under once() per recipient, claimed before it is
+     * sent (IntegrationNotifier; a Notifier reaching an outside system must do the same). The row is
+     * written after delivery, once, whichever attempt gets there.
      */
     async notify(n: Notification): Promise<void> {
       const { rowCount } = await pool.query('SELECT 1 FROM notifications WHERE idempotency_key = $1', [
         n.idempotencyKey,
       ]);
       if (rowCount) return;
-      await notifier.deliver(n);
+      // A message of the conversation travels by id: its body is read here, not carried in the workflow.
+      const body = n.messageId ? ((await messageBody(pool, n.messageId)) ?? n.text) : n.text;
+      const notification = { ...n, text: body };
+      await notifier.deliver(notification);
       await pool.query(
         `INSERT INTO notifications (idempotency_key, ticket_id, kind, audience, recipients, body, private, driver)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (idempotency_key) DO NOTHING`,
-        [n.idempotencyKey, n.ticketId, n.kind, n.audience, n.recipients, n.text, n.private, notifier.driver],
+        [n.idempotencyKey, n.ticketId, n.kind, n.audience, n.recipients, body, n.private, notifier.driver],
       );
     },
 
-    /** Upserts the ticket's row; an older version never overwrites a newer one. */
+    /**
+     * Upserts the ticket's row (an older version never overwrites a newer one) and appends its new
+     * timeline entries to item_events, in one transaction.
+     */
     async recordTicket(p: TicketProjection): Promise<void> {
-      await pool.query(
-        `INSERT INTO tickets (id, workflow_id, external_id, channel, tier, priority, status, assignee, private,
+      await writeProjection(pool, {
+        workflowId: p.workflowId,
+        chainId: p.chainId,
+        events: p.events,
+        sql: `INSERT INTO tickets (id, workflow_id, external_id, channel, tier, priority, status, assignee, private,
            subject, created_at, acknowledged_at, resolved_at, closed_at, acknowledge_due_at, resolution_due_at,
-           breached, escalations, satisfaction, version, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20, now())
+           breached, escalations, satisfaction, version, chain_id, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21, now())
          ON CONFLICT (id) DO UPDATE SET
            tier = EXCLUDED.tier, priority = EXCLUDED.priority, status = EXCLUDED.status,
            assignee = EXCLUDED.assignee, acknowledged_at = EXCLUDED.acknowledged_at,
            resolved_at = EXCLUDED.resolved_at, closed_at = EXCLUDED.closed_at,
            acknowledge_due_at = EXCLUDED.acknowledge_due_at, resolution_due_at = EXCLUDED.resolution_due_at,
            breached = EXCLUDED.breached, escalations = EXCLUDED.escalations,
-           satisfaction = EXCLUDED.satisfaction, version = EXCLUDED.version, updated_at = now()
-         WHERE tickets.version < EXCLUDED.version`,
-        [
+           satisfaction = EXCLUDED.satisfaction, version = EXCLUDED.version,
+           chain_id = EXCLUDED.chain_id, created_at = EXCLUDED.created_at, subject = EXCLUDED.subject,
+           channel = EXCLUDED.channel, external_id = EXCLUDED.external_id, private = EXCLUDED.private,
+           updated_at = now()
+         WHERE ${newerThan('tickets')}`,
+        params: [
           p.id,
           p.workflowId,
           p.externalId,
@@ -91,8 +108,9 @@ export function createTicketActivities({ pool, notifier, integrations }: TicketA
           p.escalations,
           p.satisfaction === null ? null : JSON.stringify(p.satisfaction),
           p.version,
+          p.chainId ?? null,
         ],
-      );
+      });
     },
   };
 }

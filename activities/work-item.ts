@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { toDate } from '../db/pool';
 import type { WorkItemProjection } from '../domain/work-item';
 import { once } from './effects';
+import { newerThan, writeProjection } from './projection';
 import type { Integrations } from './integrations';
 
 export interface WorkItemActivityDeps {
@@ -72,22 +73,26 @@ export function createWorkItemActivities({ pool, integrations }: WorkItemActivit
       });
     },
 
-    /** Upserts the item's row; an older version never overwrites a newer one. */
+    /** Upserts the item's row (an older version never overwrites a newer one) and its new timeline entries. */
     async recordWorkItem(p: WorkItemProjection): Promise<void> {
-      await pool.query(
-        `INSERT INTO work_items (id, workflow_id, kind, external_id, title, stage, hold, hold_reason,
+      await writeProjection(pool, {
+        workflowId: p.workflowId,
+        chainId: p.chainId,
+        events: p.events,
+        sql: `INSERT INTO work_items (id, workflow_id, kind, external_id, title, stage, hold, hold_reason,
            tracker_project, tracker_iid, tracker_url, milestone, milestone_starts_at, created_at,
-           stage_entered_at, closed_at, waiting_ms, blocked_ms, version, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19, now())
+           stage_entered_at, closed_at, waiting_ms, blocked_ms, version, chain_id, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20, now())
          ON CONFLICT (id) DO UPDATE SET
            stage = EXCLUDED.stage, hold = EXCLUDED.hold, hold_reason = EXCLUDED.hold_reason,
            tracker_project = EXCLUDED.tracker_project, tracker_iid = EXCLUDED.tracker_iid,
            tracker_url = EXCLUDED.tracker_url, milestone = EXCLUDED.milestone,
            milestone_starts_at = EXCLUDED.milestone_starts_at, stage_entered_at = EXCLUDED.stage_entered_at,
            closed_at = EXCLUDED.closed_at, waiting_ms = EXCLUDED.waiting_ms, blocked_ms = EXCLUDED.blocked_ms,
-           version = EXCLUDED.version, updated_at = now()
-         WHERE work_items.version < EXCLUDED.version`,
-        [
+           version = EXCLUDED.version, chain_id = EXCLUDED.chain_id, created_at = EXCLUDED.created_at,
+           title = EXCLUDED.title, external_id = EXCLUDED.external_id, updated_at = now()
+         WHERE ${newerThan('work_items')}`,
+        params: [
           p.id,
           p.workflowId,
           p.kind,
@@ -107,8 +112,9 @@ export function createWorkItemActivities({ pool, integrations }: WorkItemActivit
           p.waitingMs,
           p.blockedMs,
           p.version,
+          p.chainId ?? null,
         ],
-      );
+      });
     },
   };
 }

@@ -1,8 +1,11 @@
 // An emergency incident's shape, its policy slice and the messages (updates, signals, queries) that
 // drive its workflow. Imported by the workflow, the API and the webhooks: no Node imports, no zod.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EffectQueue, IntegrationRefusal, ProjectionProgress } from './effects';
+import type { ChainRun } from './escalation';
 import { DEFAULT_POLICY, type EscalationMode, type IncidentPolicy, type Policy } from './policy';
-import type { ActorInput, TimelineEntry } from './ticket';
+import type { ActorInput } from './ticket';
+import type { TimelineEntry } from './timeline';
 
 /** PagerDuty's severities; DeskSeverity in the UI. */
 export const INCIDENT_SEVERITIES = ['critical', 'error', 'warning', 'info'] as const;
@@ -37,18 +40,7 @@ export function publicIncidentTitle(incident: IncidentIntake): string {
   return incident.deskTicketId ? `Emergency on ticket ${incident.deskTicketId}` : `Private emergency ${incident.id}`;
 }
 
-/**
- * An external system refused an incident's or a security report's effect for good (a 4xx), or stayed
- * down past the give-up time: recorded, no longer retried, and the workflow goes on.
- */
-export interface IntegrationRefusal {
-  at: number;
-  /** The workflow's step, e.g. `hand-off:alice` or `announce:#general`. */
-  step: string;
-  /** Which system refused ("Slack", "GitLab"), when the failure says. */
-  system: string | null;
-  message: string;
-}
+export type { IntegrationRefusal } from './effects';
 
 /** The incident's slice of the policy, resolved at intake so a policy change never moves an open incident. */
 export interface IncidentWorkflowPolicy extends IncidentPolicy {
@@ -57,11 +49,21 @@ export interface IncidentWorkflowPolicy extends IncidentPolicy {
   notificationGiveUpMs?: number;
 }
 
+/** What the workflow carries when it continues as new. */
+export interface CarriedIncident {
+  model: 2;
+  incident: IncidentState;
+  effects: EffectQueue;
+  projection: ProjectionProgress;
+}
+
 export interface IncidentWorkflowInput {
   incident: IncidentIntake;
   policy: IncidentWorkflowPolicy;
-  carried?: IncidentState;
+  /** State carried over when the workflow continues as new (or a run of the earlier model's state). */
+  carried?: CarriedIncident | unknown;
   continueAsNewAfterEvents?: number;
+  continueAsNewAfterBytes?: number;
 }
 
 /** One page sent to a level of the paging chain. */
@@ -70,16 +72,10 @@ export interface PageStep {
   level: number;
   repeat: number;
   notified: string[];
+  /** When it was sent, and when it was due (they differ only when the desk was down). */
   at: number;
+  dueAt?: number;
   reason: 'paging chain' | 'crisis';
-}
-
-export interface PagingProgress {
-  /** 0-based index into the paging chain. */
-  levelIndex: number;
-  repeat: number;
-  /** When the next page is due; null once the chain has run out or PagerDuty escalates. */
-  nextAt: number | null;
 }
 
 export interface Crisis {
@@ -88,13 +84,22 @@ export interface Crisis {
   reason: string;
 }
 
+export interface FollowUp {
+  iid: number;
+  webUrl: string;
+  createdAt: number;
+  closedAt: number | null;
+  reminders: number;
+}
+
 export interface IncidentState {
   incident: IncidentIntake;
   status: IncidentStatus;
   createdAt: number;
   /** The highest level paged so far (DeskLevel). */
   level: number;
-  paging: PagingProgress;
+  /** The run of the paging chain being climbed; null once it ran out, or when PagerDuty escalates. */
+  paging: ChainRun | null;
   pages: PageStep[];
   acknowledgedAt: number | null;
   acknowledgedBy: string | null;
@@ -110,29 +115,46 @@ export interface IncidentState {
   resolvedAt: number | null;
   resolvedBy: string | null;
   resolution: string | null;
-  followUp: { iid: number; webUrl: string; createdAt: number; closedAt: number | null; reminders: number } | null;
+  followUp: FollowUp | null;
+  /** The tracker refused the follow-up task: an agent closes the follow-up by hand. */
+  followUpRefused: boolean;
   closedAt: number | null;
+  /** The latest entries; every entry is also in item_events. */
   timeline: TimelineEntry[];
-  /** Effects a system refused for good (a 4xx) or that stayed down past the give-up time; each counts as done. */
-  integrationFailures: IntegrationRefusal[];
-  /** Steps whose external effect is done, so a wake-up never repeats one. */
+  recorded: number;
+  /** Steps whose effects were queued, so a pass never queues one twice. */
   done: string[];
   version: number;
 }
 
-export interface IncidentView extends Omit<IncidentState, 'done'> {
+export interface IncidentView extends Omit<IncidentState, 'done' | 'paging' | 'recorded'> {
   id: string;
   workflowId: string;
+  timelineLength: number;
   /** When the page is due to be acknowledged; null once acknowledged. */
   acknowledgeDueAt: number | null;
   /** Not acknowledged within the target. */
   breached: boolean;
   escalationMode: EscalationMode;
+  integrationFailures: IntegrationRefusal[];
+  /** Pages, posts and tracker changes queued or being carried out. */
+  pendingEffects: number;
+  projection: ProjectionProgress;
 }
 
-/** The acknowledge update's answer: a second acknowledgement (API after PagerDuty or vice versa) is a no-op. */
-export interface AcknowledgeIncidentResult extends IncidentView {
-  alreadyAcknowledged: boolean;
+/** What every action answers with: small (it is stored in the history); the query has the rest. */
+export interface IncidentActionResult {
+  id: string;
+  status: IncidentStatus;
+  level: number;
+  crisis: boolean;
+  version: number;
+  event: string;
+  visible: boolean;
+  acknowledgedBy: string | null;
+  acknowledgedVia: string | null;
+  /** The acknowledge action: someone (the paging service or another agent) was first. */
+  alreadyAcknowledged?: boolean;
 }
 
 // ---- messages ----------------------------------------------------------------------------------
@@ -147,11 +169,11 @@ export interface ResolveIncidentInput extends ActorInput {
   resolution: string;
 }
 
-export const acknowledgeIncidentUpdate = defineUpdate<AcknowledgeIncidentResult, [ActorInput]>('acknowledge');
-export const addResponderUpdate = defineUpdate<IncidentView, [AddResponderInput]>('addResponder');
-export const declareCrisisUpdate = defineUpdate<IncidentView, [DeclareCrisisInput]>('declareCrisis');
-export const resolveIncidentUpdate = defineUpdate<IncidentView, [ResolveIncidentInput]>('resolve');
-export const closeFollowUpUpdate = defineUpdate<IncidentView, [ActorInput]>('closeFollowUp');
+export const acknowledgeIncidentUpdate = defineUpdate<IncidentActionResult, [ActorInput]>('acknowledge');
+export const addResponderUpdate = defineUpdate<IncidentActionResult, [AddResponderInput]>('addResponder');
+export const declareCrisisUpdate = defineUpdate<IncidentActionResult, [DeclareCrisisInput]>('declareCrisis');
+export const resolveIncidentUpdate = defineUpdate<IncidentActionResult, [ResolveIncidentInput]>('resolve');
+export const closeFollowUpUpdate = defineUpdate<IncidentActionResult, [ActorInput]>('closeFollowUp');
 
 /** The paging service (PagerDuty webhook) reports an acknowledgement. */
 export const pageAcknowledgedSignal = defineSignal<[{ by: string; source: string }]>('pageAcknowledged');
@@ -195,6 +217,8 @@ export function resolveIncidentPolicy(policy: Policy): IncidentWorkflowPolicy {
 export interface IncidentProjection {
   id: string;
   workflowId: string;
+  /** The workflow chain (first run id). */
+  chainId?: string;
   externalId: string | null;
   title: string;
   severity: IncidentSeverity;
@@ -211,4 +235,6 @@ export interface IncidentProjection {
   followUpUrl: string | null;
   followUpClosedAt: number | null;
   version: number;
+  /** Timeline entries to append to item_events (new writes only). */
+  events?: TimelineEntry[];
 }

@@ -1,10 +1,12 @@
 // A security report from the bug-bounty platform: its shape, its policy slice and the messages that
 // drive its workflow. Shared by the workflow and the API: no Node imports, no zod.
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { IntegrationRefusal } from './incident';
+import type { EffectQueue, IntegrationRefusal, ProjectionProgress } from './effects';
+import type { ChainRun } from './escalation';
 import type { BusinessCalendar, EscalationChain, Policy, SlaTarget } from './policy';
 import type { SlaClockState } from './sla-clock';
-import type { ActorInput, TimelineEntry } from './ticket';
+import type { ActorInput } from './ticket';
+import type { TimelineEntry } from './timeline';
 
 export const SECURITY_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export type SecuritySeverity = (typeof SECURITY_SEVERITIES)[number];
@@ -38,9 +40,20 @@ export interface SecurityWorkflowPolicy {
   notificationGiveUpMs?: number;
 }
 
+/** What the workflow carries when it continues as new. */
+export interface CarriedSecurityReport {
+  model: 2;
+  report: SecurityReportState;
+  effects: EffectQueue;
+  projection: ProjectionProgress;
+}
+
 export interface SecurityReportWorkflowInput {
   report: SecurityReportIntake;
   policy: SecurityWorkflowPolicy;
+  carried?: CarriedSecurityReport;
+  continueAsNewAfterEvents?: number;
+  continueAsNewAfterBytes?: number;
 }
 
 export interface SecurityEscalationStep {
@@ -48,6 +61,7 @@ export interface SecurityEscalationStep {
   repeat: number;
   notified: string[];
   at: number;
+  dueAt?: number;
 }
 
 export interface Disclosure {
@@ -66,28 +80,45 @@ export interface SecurityReportState {
   respondedAt: number | null;
   respondedBy: string | null;
   breachedAt: number | null;
-  escalating: { levelIndex: number; repeat: number; nextAt: number | null } | null;
+  /** The escalation chain's run after a missed response, from the moment the response was due. */
+  escalating: ChainRun | null;
   escalations: SecurityEscalationStep[];
   disclosure: Disclosure | null;
   scrubbed: { at: number; by: string } | null;
   fixLink: string | null;
   published: { at: number; iid: number; webUrl: string } | null;
+  /** The tracker refused the publication for good: the team publishes by hand and closes the report. */
+  publicationRefused: boolean;
   /** Reminders sent while a due disclosure waits on scrubbing or the fix link. */
   reminders: number;
   closedAt: number | null;
+  /** The latest entries; every entry is also in item_events. */
   timeline: TimelineEntry[];
-  /** Messages or the publication a system refused for good (a 4xx): recorded, shown, not retried. */
-  integrationFailures: IntegrationRefusal[];
+  recorded: number;
+  /** Steps whose effects were queued, so a pass never queues one twice. */
   done: string[];
   version: number;
 }
 
-export interface SecurityReportView extends Omit<SecurityReportState, 'done' | 'escalating'> {
+export interface SecurityReportView extends Omit<SecurityReportState, 'done' | 'escalating' | 'recorded'> {
   id: string;
   workflowId: string;
+  timelineLength: number;
   response: SlaClockState;
   /** What still stands between a requested disclosure and its publication. */
   disclosureBlockedBy: string[];
+  integrationFailures: IntegrationRefusal[];
+  pendingEffects: number;
+  projection: ProjectionProgress;
+}
+
+/** What every action answers with: small (it is stored in the history); the query has the rest. */
+export interface SecurityReportActionResult {
+  id: string;
+  status: SecurityReportStatus;
+  version: number;
+  event: string;
+  visible: boolean;
 }
 
 export interface RespondInput extends ActorInput {
@@ -97,12 +128,13 @@ export interface LinkFixInput extends ActorInput {
   url: string;
 }
 
-export const respondToReportUpdate = defineUpdate<SecurityReportView, [RespondInput]>('respond');
-export const requestDisclosureUpdate = defineUpdate<SecurityReportView, [ActorInput]>('requestDisclosure');
-export const markScrubbedUpdate = defineUpdate<SecurityReportView, [ActorInput]>('markScrubbed');
-export const linkFixUpdate = defineUpdate<SecurityReportView, [LinkFixInput]>('linkFix');
-export const acceptDisclosureUpdate = defineUpdate<SecurityReportView, [ActorInput]>('acceptDisclosure');
-export const closeReportUpdate = defineUpdate<SecurityReportView, [ActorInput]>('close');
+const action = <I>(name: string) => defineUpdate<SecurityReportActionResult, [I]>(name);
+export const respondToReportUpdate = action<RespondInput>('respond');
+export const requestDisclosureUpdate = action<ActorInput>('requestDisclosure');
+export const markScrubbedUpdate = action<ActorInput>('markScrubbed');
+export const linkFixUpdate = action<LinkFixInput>('linkFix');
+export const acceptDisclosureUpdate = action<ActorInput>('acceptDisclosure');
+export const closeReportUpdate = action<ActorInput>('close');
 
 export const securityReportStateQuery = defineQuery<SecurityReportView>('state');
 
@@ -150,6 +182,8 @@ export function resolveSecurityPolicy(policy: Policy): SecurityWorkflowPolicy {
 export interface SecurityReportProjection {
   id: string;
   workflowId: string;
+  /** The workflow chain (first run id). */
+  chainId?: string;
   externalId: string | null;
   title: string;
   severity: SecuritySeverity;
@@ -165,4 +199,6 @@ export interface SecurityReportProjection {
   fixLink: string | null;
   publishedAt: number | null;
   version: number;
+  /** Timeline entries to append to item_events (new writes only). */
+  events?: TimelineEntry[];
 }

@@ -1,8 +1,13 @@
 // A support ticket's shape and the messages (updates, signals, queries) that drive its workflow.
 // Imported by the workflow and by the API, so it holds no Node imports and no zod.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EffectQueue, IntegrationRefusal, ProjectionProgress } from './effects';
+import type { ChainRun } from './escalation';
 import type { Channel, TicketPolicy, Tier } from './policy';
 import type { TicketSlaClocks, TicketSlaEvent } from './sla-clock';
+import type { TimelineEntry } from './timeline';
+
+export type { TimelineEntry } from './timeline';
 
 export const TICKET_STATUSES = [
   'open',
@@ -45,23 +50,38 @@ export interface TicketIntake {
   origin?: TicketOrigin;
 }
 
+/**
+ * A message of the conversation (a reply, a question, a resolution). Its body is stored once in
+ * PostgreSQL (the `messages` table, written by the API or the webhook before the workflow hears of
+ * it); the workflow keeps the id and a preview, so its state and history stay small.
+ */
+export interface MessageRef {
+  id: string;
+  preview: string;
+  /** The body's length in characters. */
+  length: number;
+}
+
+/** What the workflow carries when it continues as new. */
+export interface CarriedTicket {
+  model: 2;
+  ticket: TicketState;
+  effects: EffectQueue;
+  projection: ProjectionProgress;
+}
+
 export interface TicketWorkflowInput {
   ticket: TicketIntake;
   policy: TicketPolicy;
-  /** State carried over when the workflow continues as new. */
-  carried?: TicketState;
-  /** Continue as new after this many history events (default 5,000; the server may suggest earlier). */
+  /** State carried over when the workflow continues as new (or a run of the earlier model's state). */
+  carried?: CarriedTicket | unknown;
+  /** Continue as new after this many history events (default 4,000; the server may suggest earlier). */
   continueAsNewAfterEvents?: number;
+  /** ... or this many bytes of history (default 512 KiB). */
+  continueAsNewAfterBytes?: number;
 }
 
 export type SlaName = 'acknowledge' | 'resolution';
-
-export interface TimelineEntry {
-  at: number;
-  event: string;
-  by?: string;
-  note?: string;
-}
 
 export interface Breach {
   sla: SlaName;
@@ -78,21 +98,22 @@ export interface EscalationStep {
   level: number;
   repeat: number;
   notified: string[];
+  /** When it was taken, and when it was due (they differ only when the desk was down). */
   at: number;
+  dueAt?: number;
   /** Started by an agent (the `escalate` action) rather than by a breach. */
   manual?: boolean;
 }
 
-/** An escalation chain in progress for one breached SLA clock. */
-export interface ActiveEscalation {
+/** A run of the escalation chain for one SLA clock: after a breach, or started by an agent. */
+export interface EscalationRun extends ChainRun {
   episode: number;
-  /** 0-based index into the chain. */
-  levelIndex: number;
-  repeat: number;
-  /** When the next step is due; null once the chain has run out. */
-  nextAt: number | null;
+  /** Part of every step's notification key: `b<n>` after the n-th breach, `m<n>` for the n-th manual run. */
+  key: string;
   /** An agent escalated before any breach: the chain runs although the target is not missed yet. */
-  manual?: { by: string; reason: string; ordinal: number };
+  manual?: { by: string; reason: string };
+  /** The target was missed while the (manual) run was going. */
+  breached?: boolean;
 }
 
 export interface Satisfaction {
@@ -104,6 +125,14 @@ export interface Satisfaction {
   at: number;
 }
 
+export interface HandOff {
+  team: string;
+  reason: string;
+  at: number;
+  confirmedAt: number | null;
+}
+
+/** The ticket as its workflow keeps it: small and bounded whatever the conversation. */
 export interface TicketState {
   ticket: TicketIntake;
   status: TicketStatus;
@@ -113,37 +142,71 @@ export interface TicketState {
   acknowledgedAt: number | null;
   resolvedAt: number | null;
   closedAt: number | null;
-  resolution: string | null;
-  handOff: { team: string; reason: string; at: number; confirmedAt: number | null } | null;
+  resolution: MessageRef | null;
+  handOff: HandOff | null;
   satisfaction: Satisfaction | null;
   slaEvents: TicketSlaEvent[];
+  /** The latest entries; every entry is also in item_events. */
   timeline: TimelineEntry[];
+  /** Entries ever recorded (the seq of the last one). */
+  recorded: number;
   breaches: Breach[];
+  /** The latest steps (at most 50 kept); `escalationCount` counts them all. */
   escalations: EscalationStep[];
-  escalating: Partial<Record<SlaName, ActiveEscalation>>;
-  /** Keys of notifications already sent (warnings), so a wake-up never sends one twice. */
-  sent: string[];
+  escalationCount: number;
+  escalating: Partial<Record<SlaName, EscalationRun>>;
+  /** Manual escalation runs so far (numbers their keys). */
+  manualRuns: number;
+  /** Warning rungs sent, as `<sla>:<episode>:<withinMs>:<share>`. */
+  warned: string[];
+  /** Messages in the conversation (replies, questions, requester answers). */
+  messages: number;
   /** Bumped on every change; the projection ignores writes older than what it has. */
   version: number;
-  /** Notifications an external system refused for good (a 4xx): recorded, shown, not retried. */
-  integrationFailures?: IntegrationFailure[];
 }
 
-export interface IntegrationFailure {
-  at: number;
-  kind: NotificationKind | 'satisfaction-feedback';
-  audience: 'requester' | 'desk';
-  /** Which system refused ("Slack", "Zendesk"), when the failure says. */
-  system: string | null;
-  message: string;
-}
-
-/** What a query and every action answer with: the state plus every SLA clock as of now. */
-export interface TicketView extends Omit<TicketState, 'sent' | 'slaEvents' | 'escalating'> {
+/** What the state query answers: the ticket, every SLA clock as of now, and what is still going out. */
+export interface TicketView {
   id: string;
   workflowId: string;
+  ticket: TicketIntake;
+  status: TicketStatus;
+  tier: Tier;
+  assignee: string | null;
+  createdAt: number;
+  acknowledgedAt: number | null;
+  resolvedAt: number | null;
+  closedAt: number | null;
+  resolution: MessageRef | null;
+  handOff: HandOff | null;
+  satisfaction: Satisfaction | null;
+  /** The latest entries; `GET /tickets/:id/timeline` has them all. */
+  timeline: TimelineEntry[];
+  timelineLength: number;
+  messages: number;
+  breaches: Breach[];
+  escalations: EscalationStep[];
+  escalationCount: number;
   breached: boolean;
   clocks: TicketSlaClocks;
+  integrationFailures: IntegrationRefusal[];
+  /** Notifications queued or being sent. */
+  pendingEffects: number;
+  projection: ProjectionProgress;
+  version: number;
+}
+
+/** What every action answers with: small (it is stored in the history), the query has the rest. */
+export interface TicketActionResult {
+  id: string;
+  status: TicketStatus;
+  tier: Tier;
+  assignee: string | null;
+  version: number;
+  /** What the action recorded, e.g. "acknowledged". */
+  event: string;
+  /** The change is in the PostgreSQL projection (lists) already; false when that took too long. */
+  visible: boolean;
 }
 
 // ---- messages ----------------------------------------------------------------------------------
@@ -154,7 +217,7 @@ export interface ActorInput {
 }
 export interface ReplyInput extends ActorInput {
   role: 'agent' | 'requester';
-  message: string;
+  message: MessageRef;
 }
 export interface AssignInput extends ActorInput {
   assignee: string;
@@ -164,14 +227,14 @@ export interface ChangeTierInput extends ActorInput {
   reason: string;
 }
 export interface WaitOnRequesterInput extends ActorInput {
-  question: string;
+  question: MessageRef;
 }
 export interface HandOffInput extends ActorInput {
   team: string;
   reason: string;
 }
 export interface ResolveInput extends ActorInput {
-  resolution: string;
+  resolution: MessageRef;
 }
 export interface ReopenInput extends ActorInput {
   reason: string;
@@ -179,32 +242,39 @@ export interface ReopenInput extends ActorInput {
 export interface EscalateInput extends ActorInput {
   reason: string;
 }
+export interface TakeInput {
+  agent: string;
+}
 export interface SatisfactionInput {
   resolved: boolean;
   score: number;
   comment?: string;
 }
+export interface RequesterRepliedInput {
+  message: MessageRef;
+  source: string;
+}
 
-export const acknowledgeUpdate = defineUpdate<TicketView, [ActorInput]>('acknowledge');
-export const replyUpdate = defineUpdate<TicketView, [ReplyInput]>('reply');
-export const assignUpdate = defineUpdate<TicketView, [AssignInput]>('assign');
-export const changeTierUpdate = defineUpdate<TicketView, [ChangeTierInput]>('changeTier');
-export const waitOnRequesterUpdate = defineUpdate<TicketView, [WaitOnRequesterInput]>('waitOnRequester');
-export const handOffUpdate = defineUpdate<TicketView, [HandOffInput]>('handOff');
-export const resolveUpdate = defineUpdate<TicketView, [ResolveInput]>('resolve');
-export const reopenUpdate = defineUpdate<TicketView, [ReopenInput]>('reopen');
-export const closeUpdate = defineUpdate<TicketView, [ActorInput]>('close');
+export const acknowledgeUpdate = defineUpdate<TicketActionResult, [ActorInput]>('acknowledge');
+export const replyUpdate = defineUpdate<TicketActionResult, [ReplyInput]>('reply');
+export const assignUpdate = defineUpdate<TicketActionResult, [AssignInput]>('assign');
+export const changeTierUpdate = defineUpdate<TicketActionResult, [ChangeTierInput]>('changeTier');
+export const waitOnRequesterUpdate = defineUpdate<TicketActionResult, [WaitOnRequesterInput]>('waitOnRequester');
+export const handOffUpdate = defineUpdate<TicketActionResult, [HandOffInput]>('handOff');
+export const resolveUpdate = defineUpdate<TicketActionResult, [ResolveInput]>('resolve');
+export const reopenUpdate = defineUpdate<TicketActionResult, [ReopenInput]>('reopen');
+export const closeUpdate = defineUpdate<TicketActionResult, [ActorInput]>('close');
 /** An agent starts the escalation chain now (e.g. the :escalate: reaction in Slack). */
-export const escalateUpdate = defineUpdate<TicketView, [EscalateInput]>('escalate');
+export const escalateUpdate = defineUpdate<TicketActionResult, [EscalateInput]>('escalate');
 /**
  * An agent takes the ticket to work on it: refused when it is someone else's. Only the first-in,
  * first-out queue (`POST /tickets/next`) uses it, so nobody skips a ticket.
  */
-export const takeUpdate = defineUpdate<TicketView, [{ agent: string }]>('take');
-export const rateSatisfactionUpdate = defineUpdate<TicketView, [SatisfactionInput]>('rateSatisfaction');
+export const takeUpdate = defineUpdate<TicketActionResult, [TakeInput]>('take');
+export const rateSatisfactionUpdate = defineUpdate<TicketActionResult, [SatisfactionInput]>('rateSatisfaction');
 
-/** A requester's reply that arrived through the helpdesk (needs no answer). */
-export const requesterRepliedSignal = defineSignal<[{ message: string; source: string }]>('requesterReplied');
+/** A requester's reply that arrived through the helpdesk or chat (needs no answer). */
+export const requesterRepliedSignal = defineSignal<[RequesterRepliedInput]>('requesterReplied');
 /** The centre of expertise confirmed it took the hand-off. */
 export const handOffConfirmedSignal = defineSignal<[{ team: string; by: string }]>('handOffConfirmed');
 
@@ -226,8 +296,13 @@ export const TICKET_ACTIONS = {
 } as const;
 export type TicketAction = keyof typeof TICKET_ACTIONS;
 
+/** The actions whose body carries a message (stored in PostgreSQL; the update gets a MessageRef). */
+export const MESSAGE_FIELDS = { reply: 'message', 'wait-on-requester': 'question', resolve: 'resolution' } as const;
+
 /** The failure type a validator uses when the ticket's state does not allow an action (HTTP 409). */
 export const ACTION_NOT_ALLOWED = 'ActionNotAllowed';
+/** The failure type a validator uses when an input is not acceptable (HTTP 400). */
+export const INVALID_INPUT = 'InvalidInput';
 
 export function ticketWorkflowId(ticketId: string): string {
   return `ticket-${ticketId}`;
@@ -256,7 +331,10 @@ export interface Notification {
   /** The requester (answered in the thread of the original interaction) or people on the desk. */
   audience: 'requester' | 'desk';
   recipients: string[];
+  /** What is sent; for a message of the conversation, its preview (the body is read by `messageId`). */
   text: string;
+  /** The stored message whose body is sent (replies, questions, resolutions). */
+  messageId?: string;
   private: boolean;
   /** Where the ticket came from: requester notifications go back there. */
   origin?: TicketOrigin;
@@ -275,10 +353,12 @@ export interface SatisfactionFeedback {
   satisfaction: Satisfaction;
 }
 
-/** One row of the PostgreSQL projection that lists and reports read. */
+/** One row of the PostgreSQL projection that lists and reports read, with the timeline entries not yet written. */
 export interface TicketProjection {
   id: string;
   workflowId: string;
+  /** The workflow chain (first run id): a reused workflow id after retention is a new chain. */
+  chainId?: string;
   externalId: string | null;
   channel: Channel;
   tier: Tier;
@@ -297,4 +377,6 @@ export interface TicketProjection {
   escalations: number;
   satisfaction: Satisfaction | null;
   version: number;
+  /** Timeline entries to append to item_events (new writes only). */
+  events?: TimelineEntry[];
 }

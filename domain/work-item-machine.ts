@@ -15,6 +15,7 @@ import {
   type WorkItemKind,
   type WorkItemState,
 } from './work-item';
+import { recordEntry } from './timeline';
 
 const NOUN: Record<WorkItemKind, string> = { 'feature-request': 'feature request', 'bug-report': 'bug report' };
 
@@ -88,8 +89,7 @@ export function describeHold(hold: Hold): string {
 // ---- changing the state -----------------------------------------------------------------------
 
 export function record(state: WorkItemState, at: number, event: string, by?: string, note?: string): void {
-  state.version += 1;
-  state.timeline.push({ at, event, ...(by ? { by } : {}), ...(note ? { note } : {}) });
+  recordEntry(state, at, event, by, note);
 }
 
 /** Leaves the current stage for `to`; the history keeps when each stage was entered and left. */
@@ -209,7 +209,12 @@ export function newWorkItem(item: WorkItemState['item'], now: number): WorkItemS
     validations: [],
     rejection: null,
     timeline: [],
+    recorded: 0,
     labelChangesSeen: 0,
+    issue: { label: null, milestone: null, closed: false, mirrored: [] },
+    trackerRefused: false,
+    echoes: [],
+    trackerSyncs: 0,
     version: 0,
   };
 }

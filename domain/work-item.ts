@@ -2,6 +2,10 @@
 // the tracker's `Workflow::` label per stage, and the messages that drive both workflows.
 // Imported by the workflows and by the API, so it holds no Node imports and no zod.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { EffectQueue, IntegrationRefusal, ProjectionProgress } from './effects';
+import type { TimelineEntry } from './timeline';
+
+export type { TimelineEntry } from './timeline';
 
 export const WORK_ITEM_KINDS = ['feature-request', 'bug-report'] as const;
 export type WorkItemKind = (typeof WORK_ITEM_KINDS)[number];
@@ -123,9 +127,20 @@ export interface WorkItemPolicy {
   informationGiveUpMs: number;
 }
 
+/** What the workflow carries when it continues as new. */
+export interface CarriedWorkItem {
+  model: 2;
+  item: WorkItemState;
+  effects: EffectQueue;
+  projection: ProjectionProgress;
+}
+
 export interface WorkItemWorkflowInput {
   item: WorkItemIntake;
   policy: WorkItemPolicy;
+  carried?: CarriedWorkItem;
+  continueAsNewAfterEvents?: number;
+  continueAsNewAfterBytes?: number;
 }
 
 export interface StageVisit {
@@ -170,13 +185,6 @@ export interface ValidationRound {
   at: number;
 }
 
-export interface TimelineEntry {
-  at: number;
-  event: string;
-  by?: string;
-  note?: string;
-}
-
 export interface TrackerIssue {
   project: string;
   iid: number;
@@ -203,9 +211,19 @@ export interface WorkItemState {
   milestone: Milestone | null;
   validations: ValidationRound[];
   rejection: { reason: string; by: string; at: number } | null;
+  /** The latest entries; every entry is also in item_events. */
   timeline: TimelineEntry[];
+  recorded: number;
   /** How many label changes arrived from the tracker; keys the comments that answer them. */
   labelChangesSeen: number;
+  /** What the tracker issue carries, as far as the workflow knows (what it set, or a label set there). */
+  issue: { label: string | null; milestone: string | null; closed: boolean; mirrored: string[] };
+  /** The tracker refused to create the issue for good: nothing to mirror; the process goes on without it. */
+  trackerRefused: boolean;
+  /** Labels the workflow set lately, whose webhook echo may still arrive. */
+  echoes: Array<{ label: string; at: number }>;
+  /** Numbers the tracker changes the workflow queued (each its own idempotency key). */
+  trackerSyncs: number;
   /** Bumped on every change; the projection ignores writes older than what it has. */
   version: number;
 }
@@ -216,9 +234,14 @@ export interface TimeOnHold {
   blockedMs: number;
 }
 
-/** What a query and every action answer with. */
-export interface WorkItemView extends WorkItemState {
+/** What the state query answers with. */
+export interface WorkItemView extends Omit<WorkItemState, 'echoes' | 'recorded'> {
   workflowId: string;
+  timelineLength: number;
+  integrationFailures: IntegrationRefusal[];
+  /** Tracker changes queued or being carried out. */
+  pendingEffects: number;
+  projection: ProjectionProgress;
   /** The `Workflow::` label the tracker issue carries now. */
   label: string;
   timeOnHold: TimeOnHold;
@@ -274,7 +297,18 @@ export interface WaitInput extends ActorInput {
   reason: string;
 }
 
-const view = <I>(name: string) => defineUpdate<WorkItemView, [I]>(name);
+/** What every action answers with: small (it is stored in the history); the query has the rest. */
+export interface WorkItemActionResult {
+  id: string;
+  stage: Stage;
+  hold: HoldKind | null;
+  version: number;
+  event: string;
+  /** The change is in the PostgreSQL projection (lists) already. */
+  visible: boolean;
+}
+
+const view = <I>(name: string) => defineUpdate<WorkItemActionResult, [I]>(name);
 
 // Shared by both kinds: the same name and input in both workflows.
 export const recordGamePlanUpdate = view<GamePlanInput>('recordGamePlan');
@@ -352,6 +386,8 @@ export function workItemWorkflowId(kind: WorkItemKind, id: string): string {
 export interface WorkItemProjection {
   id: string;
   workflowId: string;
+  /** The workflow chain (first run id). */
+  chainId?: string;
   kind: WorkItemKind;
   externalId: string | null;
   title: string;
@@ -369,4 +405,6 @@ export interface WorkItemProjection {
   waitingMs: number;
   blockedMs: number;
   version: number;
+  /** Timeline entries to append to item_events (new writes only). */
+  events?: TimelineEntry[];
 }

@@ -10,19 +10,20 @@ import {
   submitForValidationUpdate,
   LABEL_SCOPE,
   type Stage,
-  type WorkItemView,
   type WorkItemWorkflowInput,
 } from '../domain/work-item';
 import { record } from '../domain/work-item-machine';
-import { workItemRuntime } from './work-item';
+import { legacyBugReportWorkflow } from './legacy/bug-report';
+import { isCurrentModel, workItemRuntime } from './work-item';
 
-export async function bugReportWorkflow(input: WorkItemWorkflowInput): Promise<WorkItemView> {
+export async function bugReportWorkflow(input: WorkItemWorkflowInput): Promise<unknown> {
+  if (!isCurrentModel()) return legacyBugReportWorkflow(input);
   const desk = workItemRuntime(input);
   const { state } = desk;
 
-  async function triage(by: string, valid: boolean, reason?: string): Promise<void> {
+  function triage(by: string, valid: boolean, reason?: string): void {
     if (valid) desk.move('design', by, reason ?? 'confirmed');
-    else await desk.reject(`invalid: ${reason ?? 'closed in triage'}`, by);
+    else desk.reject(`invalid: ${reason ?? 'closed in triage'}`, by);
   }
 
   desk.action(
@@ -30,7 +31,7 @@ export async function bugReportWorkflow(input: WorkItemWorkflowInput): Promise<W
     'triage',
     ({ valid, reason }) => {
       desk.requireBoolean(valid, 'valid');
-      if (!valid) desk.requireText(reason, 'reason (why the report is invalid)');
+      if (!valid) desk.requireText(reason, 'reason (why the report is invalid)', 'note');
     },
     ({ by, valid, reason }) => triage(by, valid, reason),
   );
@@ -39,18 +40,18 @@ export async function bugReportWorkflow(input: WorkItemWorkflowInput): Promise<W
     recordGamePlanUpdate,
     'record-game-plan',
     ({ gamePlan, labels }) => {
-      desk.requireText(gamePlan, 'gamePlan');
+      desk.requireText(gamePlan, 'gamePlan', 'message');
       if (labels !== undefined && (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || l.trim() === ''))) {
         desk.invalid('labels must be a list of label names');
       }
       // The stage label belongs to the workflow; a game plan only adds the others.
       if (labels?.some((l) => l.startsWith(LABEL_SCOPE))) desk.invalid(`labels must not be ${LABEL_SCOPE} labels`);
     },
-    async ({ by, gamePlan, labels }) => {
+    ({ by, gamePlan, labels }) => {
       state.gamePlan = gamePlan;
       for (const l of labels ?? []) if (!state.labels.includes(l)) state.labels.push(l);
       record(state, Date.now(), 'game plan recorded', by, labels?.length ? `labels ${labels.join(', ')}` : undefined);
-      await desk.comment(`game-plan:${state.version}`, `Game plan:\n\n${gamePlan}`, 'post the game plan');
+      desk.comment(`game-plan:${state.version}`, `Game plan:\n\n${gamePlan}`, 'post the game plan');
     },
   );
 
@@ -65,9 +66,9 @@ export async function bugReportWorkflow(input: WorkItemWorkflowInput): Promise<W
     submitForValidationUpdate,
     'submit-for-validation',
     () => undefined,
-    async ({ by, note }) => {
+    ({ by, note }) => {
       desk.move('validation', by, note);
-      await desk.comment(`validation:${state.version}`, 'A fix is ready: please check whether it solves the problem.', 'ask the requester to check the fix');
+      desk.comment(`validation:${state.version}`, 'A fix is ready: please check whether it solves the problem.', 'ask the requester to check the fix');
     },
   );
 
@@ -78,16 +79,16 @@ export async function bugReportWorkflow(input: WorkItemWorkflowInput): Promise<W
 
   desk.action(confirmFixUpdate, 'confirm-fix', () => undefined, ({ by }) => confirmFix(by));
 
-  async function notFixed(by: string, reason: string): Promise<void> {
+  function notFixed(by: string, reason: string): void {
     state.validations.push({ accepted: false, reason, by, at: Date.now() });
     desk.move('development', by, reason);
-    await desk.comment(`not-fixed:${state.version}`, `Not fixed yet, back to development: ${reason}`, 'say why it went back');
+    desk.comment(`not-fixed:${state.version}`, `Not fixed yet, back to development: ${reason}`, 'say why it went back');
   }
 
   desk.action(
     requestChangesUpdate,
     'request-changes',
-    ({ reason }) => desk.requireText(reason, 'reason'),
+    ({ reason }) => desk.requireText(reason, 'reason', 'note'),
     ({ by, reason }) => notFixed(by, reason),
   );
 
@@ -95,13 +96,13 @@ export async function bugReportWorkflow(input: WorkItemWorkflowInput): Promise<W
     completeUpdate,
     'complete',
     () => undefined,
-    async ({ by, note }) => {
+    ({ by, note }) => {
       desk.move('completed', by, note ?? 'in production');
-      await desk.comment('completed', 'The fix is in production. Thank you for the report!', 'announce the fix');
+      desk.comment('completed', 'The fix is in production. Thank you for the report!', 'announce the fix');
     },
   );
 
-  desk.onTrackerLabels(async (action: string, to: Stage, by: string) => {
+  desk.onTrackerLabels((action: string, to: Stage, by: string) => {
     switch (action) {
       case 'triage':
         return triage(by, to === 'design', to === 'design' ? 'confirmed on the tracker' : 'closed on the tracker');

@@ -21,9 +21,12 @@ import {
   waitUpdate,
   workItemStateQuery,
   workItemWorkflowId,
+  type WorkItemActionResult,
   type WorkItemView,
 } from '../domain/work-item';
 import { eventually } from '../test/eventually';
+import { actThenView } from '../test/actions';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { TestDatabase } from '../test/postgres';
 import { timeSkippingDesk } from '../test/time-skipping';
 import type { featureRequestWorkflow } from './feature-request';
@@ -57,20 +60,35 @@ const state = (h: Handle): Promise<WorkItemView> => h.query(workItemStateQuery);
 
 /** Every `Workflow::` label the workflow put on the issue, in order (the first is the one it was created with). */
 async function labelsPutOn(h: Handle): Promise<string[]> {
+  await settled(h);
   const { rows } = await db.pool.query<{ idempotency_key: string; result: { add: string[] } }>(
-    `SELECT idempotency_key, result FROM external_effects WHERE idempotency_key LIKE $1 ORDER BY created_at`,
-    [`${h.workflowId}:labels:%`],
+    `SELECT idempotency_key, result FROM external_effects
+      WHERE idempotency_key LIKE $1 AND split_part(idempotency_key, ':', 3) = 'labels' AND completed_at IS NOT NULL
+      ORDER BY completed_at`,
+    [`${h.workflowId}:%`],
   );
-  return ['Workflow::Triage', ...rows.map((r) => r.result.add[0]!)];
+  const stageLabels = rows.map((r) => r.result.add.find((l) => l.startsWith('Workflow::'))).filter((l) => l !== undefined);
+  return ['Workflow::Triage', ...stageLabels];
 }
 
+/** Tracker effects done whose step (after `<workflowId>:<chainId>:`) starts with `kind`. */
 async function effects(h: Handle, kind: string): Promise<string[]> {
+  await settled(h);
   const { rows } = await db.pool.query<{ idempotency_key: string }>(
-    `SELECT idempotency_key FROM external_effects WHERE idempotency_key LIKE $1 ORDER BY created_at`,
-    [`${h.workflowId}:${kind}%`],
+    `SELECT idempotency_key FROM external_effects WHERE idempotency_key LIKE $1 AND completed_at IS NOT NULL ORDER BY completed_at`,
+    [`${h.workflowId}:%`],
   );
-  return rows.map((r) => r.idempotency_key.slice(h.workflowId.length + 1));
+  return rows.map((r) => r.idempotency_key.split(':').slice(2).join(':')).filter((k) => k.startsWith(kind));
 }
+
+/** Tracker changes go out beside the loop: wait (briefly) until none is queued or running. */
+async function settled(h: Handle): Promise<void> {
+  await eventually(() => h.query(workItemStateQuery), (s) => s.pendingEffects === 0, 30_000);
+}
+
+/** An action, then the item as the team sees it afterwards. */
+const act = <I>(h: Handle, update: UpdateDefinition<WorkItemActionResult, [I]>, input: I): Promise<WorkItemView> =>
+  actThenView(h, update as UpdateDefinition<unknown, [I]>, input, workItemStateQuery);
 
 const roundToSecond = (ms: number): number => Math.floor(ms / 1_000) * 1_000;
 const roundedToSeconds = (t: { waitingMs: number; blockedMs: number }) => ({
@@ -100,9 +118,7 @@ describe('a feature request from Triage to Completed', () => {
       });
 
       const startsAt = planned.stageHistory.at(-1)!.enteredAt + 10 * D;
-      const withMilestone = await h.executeUpdate(setMilestoneUpdate, {
-        args: [{ by: 'pm', title: '2027.1', startsAt: new Date(startsAt).toISOString() }],
-      });
+      const withMilestone = await act(h, setMilestoneUpdate, { by: 'pm', title: '2027.1', startsAt: new Date(startsAt).toISOString() });
       expect(withMilestone.milestone).toEqual({ title: '2027.1', startsAt });
       expect((await h.describe()).typedSearchAttributes.get(DESK_MILESTONE)).toBe('2027.1');
 
@@ -118,14 +134,14 @@ describe('a feature request from Triage to Completed', () => {
 
       // The validation loop: the requester finds something missing, development goes again.
       await h.executeUpdate(submitForValidationUpdate, { args: [{ by: 'dev' }] });
-      const back = await h.executeUpdate(requestChangesUpdate, { args: [{ by: 'sam', reason: 'The editor is still white.' }] });
+      const back = await act(h, requestChangesUpdate, { by: 'sam', reason: 'The editor is still white.' });
       expect(back.stage).toBe('development');
       expect(back.validations).toMatchObject([{ accepted: false, reason: 'The editor is still white.', by: 'sam' }]);
       await h.executeUpdate(submitForValidationUpdate, { args: [{ by: 'dev' }] });
-      const done = await h.executeUpdate(acceptUpdate, { args: [{ by: 'sam-delegate' }] });
+      const done = await act(h, acceptUpdate, { by: 'sam-delegate' });
       expect(done.stage).toBe('completed');
 
-      const result = await h.result();
+      const result = (await h.result()) as WorkItemView;
       expect(result.stageHistory.map((v) => v.stage)).toEqual([
         'triage', 'design', 'planning', 'development', 'validation', 'development', 'validation', 'completed',
       ]);
@@ -149,9 +165,7 @@ describe('rejections', () => {
       await h.executeUpdate(featureTriageUpdate, { args: [{ by: 'alice', enoughInformation: true }] });
       await h.executeUpdate(checkWorkloadUpdate, { args: [{ by: 'alice', validForWorkload: true }] });
       await h.executeUpdate(recordGamePlanUpdate, { args: [{ by: 'bob', gamePlan: 'Rewrite the renderer.' }] });
-      const rejected = await h.executeUpdate(decideUpdate, {
-        args: [{ by: 'bob', technicallyPossible: true, feasible: true, exceedsCapacity: true }],
-      });
+      const rejected = await act(h, decideUpdate, { by: 'bob', technicallyPossible: true, feasible: true, exceedsCapacity: true });
       expect(rejected.stage).toBe('rejected');
       expect(rejected.decision).toMatchObject({ approved: false, answers: { exceedsCapacity: true } });
       expect(rejected.rejection?.reason).toBe('the effort far exceeds what the team can do with its current and future workload');
@@ -166,11 +180,9 @@ describe('rejections', () => {
     await withWorker(async () => {
       const h = await fileRequest();
       await h.executeUpdate(featureTriageUpdate, { args: [{ by: 'alice', enoughInformation: true }] });
-      const rejected = await h.executeUpdate(checkWorkloadUpdate, {
-        args: [{ by: 'alice', validForWorkload: false, reason: 'the team is on the 2027 migration' }],
-      });
+      const rejected = await act(h, checkWorkloadUpdate, { by: 'alice', validForWorkload: false, reason: 'the team is on the 2027 migration' });
       expect(rejected.rejection).toMatchObject({ reason: 'the team is on the 2027 migration', by: 'alice' });
-      expect((await h.result()).stage).toBe('rejected');
+      expect((((await h.result()) as WorkItemView)).stage).toBe('rejected');
     });
   });
 
@@ -201,9 +213,7 @@ describe('triage waiting on the requester', () => {
       const h = await fileRequest();
       // The issue exists with its Triage label before triage asks (under load it could still be on its way).
       await eventually(() => state(h), (v) => v.tracker !== null);
-      const asked = await h.executeUpdate(featureTriageUpdate, {
-        args: [{ by: 'alice', enoughInformation: false, question: 'Which screens need it?' }],
-      });
+      const asked = await act(h, featureTriageUpdate, { by: 'alice', enoughInformation: false, question: 'Which screens need it?' });
       expect(asked.label).toBe('Workflow::Waiting');
       expect(asked.hold).toMatchObject({ kind: 'waiting', on: 'requester', reason: 'Which screens need it?' });
       expect(await eventually(() => effects(h, 'comment:question'), (q) => q.length === 1)).toHaveLength(1);
@@ -213,7 +223,7 @@ describe('triage waiting on the requester', () => {
       // Days 3, 6, 9 and 12 (the last one's comment may still be on its way when the sleep returns).
       expect(await eventually(() => effects(h, 'comment:reminder'), (r) => r.length === 4)).toHaveLength(4);
       await env.sleep(2 * H);
-      const closed = await h.result();
+      const closed = (await h.result()) as WorkItemView;
       expect(closed.stage).toBe('rejected');
       expect(closed.rejection?.reason).toBe('no answer from the requester');
       const wait = closed.holds[0]!;
@@ -230,7 +240,7 @@ describe('triage waiting on the requester', () => {
       const h = await fileRequest();
       await h.executeUpdate(featureTriageUpdate, { args: [{ by: 'alice', enoughInformation: false, question: 'Which screens?' }] });
       await env.sleep(4 * D);
-      const answered = await h.executeUpdate(provideInformationUpdate, { args: [{ by: 'sam', information: 'All of them.' }] });
+      const answered = await act(h, provideInformationUpdate, { by: 'sam', information: 'All of them.' });
       expect(answered.hold).toBeNull();
       expect(answered.label).toBe('Workflow::Triage');
       expect(answered.timeOnHold.waitingMs).toBeGreaterThanOrEqual(4 * D);
@@ -255,11 +265,11 @@ describe('Waiting and Blocked', () => {
       await h.executeUpdate(waitUpdate, { args: [{ by: 'dev', on: 'dependency', reason: 'design tokens release' }] });
       await env.sleep(2 * H);
       await h.executeUpdate(resumeUpdate, { args: [{ by: 'dev' }] });
-      const blocked = await h.executeUpdate(blockUpdate, { args: [{ by: 'dev', reason: 'CI is down' }] });
+      const blocked = await act(h, blockUpdate, { by: 'dev', reason: 'CI is down' });
       expect(blocked.label).toBe('Workflow::Blocked');
       expect((await h.describe()).typedSearchAttributes.get(DESK_BLOCKED)).toBe(true);
       await env.sleep(5 * H);
-      const resumed = await h.executeUpdate(resumeUpdate, { args: [{ by: 'dev', note: 'CI is back' }] });
+      const resumed = await act(h, resumeUpdate, { by: 'dev', note: 'CI is back' });
       expect(resumed.stage).toBe('development');
       // Skipped time is exact; the real milliseconds between the test's calls are added to it.
       expect(roundedToSeconds(resumed.timeOnHold)).toEqual({ waitingMs: 2 * H, blockedMs: 5 * H });

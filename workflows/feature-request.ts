@@ -13,22 +13,23 @@ import {
   startDevelopmentUpdate,
   submitForValidationUpdate,
   type Stage,
-  type WorkItemView,
   type WorkItemWorkflowInput,
 } from '../domain/work-item';
 import { endHold, record, startHold } from '../domain/work-item-machine';
-import { workItemRuntime, type WakeUp } from './work-item';
+import { legacyFeatureRequestWorkflow } from './legacy/feature-request';
+import { isCurrentModel, workItemRuntime, type WakeUp } from './work-item';
 
-export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Promise<WorkItemView> {
+export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Promise<unknown> {
+  if (!isCurrentModel()) return legacyFeatureRequestWorkflow(input);
   const desk = workItemRuntime(input);
   const { state, policy } = desk;
 
   // ---- Triage: enough information? then the workload check ------------------------------------
 
-  async function askRequester(question: string, by: string): Promise<void> {
+  function askRequester(question: string, by: string): void {
     state.enoughInformation = false;
     startHold(state, { kind: 'waiting', on: 'requester', reason: question, since: Date.now(), by, reminders: 0 });
-    await desk.comment(`question:${state.version}`, `To triage this request we need more information: ${question}`, 'ask the requester');
+    desk.comment(`question:${state.version}`, `To triage this request we need more information: ${question}`, 'ask the requester');
   }
 
   desk.action(
@@ -36,14 +37,14 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
     'triage',
     ({ enoughInformation, question }) => {
       desk.requireBoolean(enoughInformation, 'enoughInformation');
-      if (!enoughInformation) desk.requireText(question, 'question (what to ask the requester)');
+      if (!enoughInformation) desk.requireText(question, 'question (what to ask the requester)', 'message');
     },
-    async ({ by, enoughInformation, question }) => {
+    ({ by, enoughInformation, question }) => {
       if (enoughInformation) {
         state.enoughInformation = true;
         record(state, Date.now(), 'enough information', by);
       } else {
-        await askRequester(question!, by);
+        askRequester(question!, by);
       }
     },
   );
@@ -51,13 +52,13 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
   desk.action(
     provideInformationUpdate,
     'provide-information',
-    ({ information }) => desk.requireText(information, 'information'),
+    ({ information }) => desk.requireText(information, 'information', 'message'),
     ({ by, information }) => endHold(state, Date.now(), by, information),
   );
 
-  async function checkWorkload(by: string, validForWorkload: boolean, reason?: string): Promise<void> {
+  function checkWorkload(by: string, validForWorkload: boolean, reason?: string): void {
     if (validForWorkload) desk.move('design', by, reason);
-    else await desk.reject(reason ?? 'not valid for the current workload', by);
+    else desk.reject(reason ?? 'not valid for the current workload', by);
   }
 
   desk.action(
@@ -65,7 +66,7 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
     'check-workload',
     ({ validForWorkload, reason }) => {
       desk.requireBoolean(validForWorkload, 'validForWorkload');
-      if (!validForWorkload) desk.requireText(reason, 'reason (why it does not fit the workload)');
+      if (!validForWorkload) desk.requireText(reason, 'reason (why it does not fit the workload)', 'note');
     },
     ({ by, validForWorkload, reason }) => checkWorkload(by, validForWorkload, reason),
   );
@@ -75,11 +76,11 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
   desk.action(
     recordGamePlanUpdate,
     'record-game-plan',
-    ({ gamePlan }) => desk.requireText(gamePlan, 'gamePlan'),
-    async ({ by, gamePlan }) => {
+    ({ gamePlan }) => desk.requireText(gamePlan, 'gamePlan', 'message'),
+    ({ by, gamePlan }) => {
       state.gamePlan = gamePlan;
       record(state, Date.now(), 'game plan recorded', by);
-      await desk.comment(`game-plan:${state.version}`, `Game plan:\n\n${gamePlan}`, 'post the game plan');
+      desk.comment(`game-plan:${state.version}`, `Game plan:\n\n${gamePlan}`, 'post the game plan');
     },
   );
 
@@ -91,12 +92,12 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
       desk.requireBoolean(feasible, 'feasible');
       desk.requireBoolean(exceedsCapacity, 'exceedsCapacity');
     },
-    async ({ by, technicallyPossible, feasible, exceedsCapacity, note }) => {
+    ({ by, technicallyPossible, feasible, exceedsCapacity, note }) => {
       const answers = { technicallyPossible, feasible, exceedsCapacity };
       const approved = technicallyPossible && feasible && !exceedsCapacity;
       state.decision = { approved, answers, by, at: Date.now(), ...(note ? { note } : {}) };
       if (approved) desk.move('planning', by, note ?? 'approved');
-      else await desk.reject(rejectionReason(answers, note), by);
+      else desk.reject(rejectionReason(answers, note), by);
     },
   );
 
@@ -106,7 +107,7 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
     setMilestoneUpdate,
     'set-milestone',
     ({ title, startsAt }) => {
-      desk.requireText(title, 'title');
+      desk.requireText(title, 'title', 'title');
       if (typeof startsAt !== 'string' || !Number.isFinite(Date.parse(startsAt))) {
         desk.invalid('startsAt must be an ISO 8601 date-time, e.g. 2027-01-04T09:00:00Z');
       }
@@ -130,9 +131,9 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
     submitForValidationUpdate,
     'submit-for-validation',
     () => undefined,
-    async ({ by, note }) => {
+    ({ by, note }) => {
       desk.move('validation', by, note);
-      await desk.comment(
+      desk.comment(
         `validation:${state.version}`,
         'Ready for validation: please check it meets your requirements and accept it or say what is missing.',
         'ask the requester to validate',
@@ -144,29 +145,29 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
     acceptUpdate,
     'accept',
     () => undefined,
-    async ({ by }) => {
+    ({ by }) => {
       state.validations.push({ accepted: true, by, at: Date.now() });
       desk.move('completed', by, 'validated; changes finalised');
-      await desk.comment('completed', `Validated by ${by}; the changes are finalised. Thank you!`, 'announce completion');
+      desk.comment('completed', `Validated by ${by}; the changes are finalised. Thank you!`, 'announce completion');
     },
   );
 
-  async function requestChanges(by: string, reason: string): Promise<void> {
+  function requestChanges(by: string, reason: string): void {
     state.validations.push({ accepted: false, reason, by, at: Date.now() });
     desk.move('development', by, reason);
-    await desk.comment(`changes:${state.version}`, `Back to development: ${reason}`, 'say why it went back');
+    desk.comment(`changes:${state.version}`, `Back to development: ${reason}`, 'say why it went back');
   }
 
   desk.action(
     requestChangesUpdate,
     'request-changes',
-    ({ reason }) => desk.requireText(reason, 'reason'),
+    ({ reason }) => desk.requireText(reason, 'reason', 'note'),
     ({ by, reason }) => requestChanges(by, reason),
   );
 
   // ---- a label moved on the tracker: the same action, with what a label cannot say filled in -----
 
-  desk.onTrackerLabels(async (action: string, to: Stage, by: string) => {
+  desk.onTrackerLabels((action: string, to: Stage, by: string) => {
     const moved = 'moved on the tracker';
     switch (action) {
       case 'check-workload':
@@ -174,7 +175,7 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
       case 'decide':
         state.decision = { approved: to === 'planning', answers: null, note: moved, by, at: Date.now() };
         if (to === 'planning') desk.move('planning', by, moved);
-        else await desk.reject('rejected in design on the tracker', by);
+        else desk.reject('rejected in design on the tracker', by);
         return;
       case 'accept':
         state.validations.push({ accepted: true, by, at: Date.now() });
@@ -202,28 +203,28 @@ export async function featureRequestWorkflow(input: WorkItemWorkflowInput): Prom
       return {
         at: startsAt,
         summary: `milestone ${title} begins`,
-        run: async () => desk.move('development', 'system', `milestone ${title} began`),
+        run: () => desk.move('development', 'system', `milestone ${title} began`),
       };
     }
     return null;
   }
 
-  async function remindRequester(): Promise<void> {
+  function remindRequester(): void {
     const hold = state.hold!;
     hold.reminders = (hold.reminders ?? 0) + 1;
     record(state, Date.now(), 'requester reminded', 'system', `reminder ${hold.reminders}`);
-    await desk.comment(
+    desk.comment(
       `reminder:${hold.since}:${hold.reminders}`,
       `A friendly reminder: we still need this to triage the request: ${hold.reason}`,
       'remind the requester',
     );
   }
 
-  async function giveUp(): Promise<void> {
+  function giveUp(): void {
     endHold(state, Date.now(), 'system', 'no answer');
     state.rejection = { reason: 'no answer from the requester', by: 'system', at: Date.now() };
     desk.move('rejected', 'system', `no answer from the requester within ${formatDuration(policy.informationGiveUpMs)}`);
-    await desk.comment(
+    desk.comment(
       'give-up',
       `We have not heard back for ${formatDuration(policy.informationGiveUpMs)}, so we are closing this request for now. ` +
         'Thank you for suggesting it: reopen it with the missing information whenever you like.',

@@ -17,6 +17,7 @@ import {
   pageResolvedSignal,
   resolveIncidentUpdate,
   resolveIncidentPolicy,
+  type IncidentActionResult,
   type IncidentIntake,
   type IncidentView,
 } from '../domain/incident';
@@ -24,6 +25,8 @@ import { DEFAULT_POLICY, type Policy } from '../domain/policy';
 import { parsePolicy } from '../config/policy-schema';
 import { startIncident } from '../api/incident';
 import { eventually } from '../test/eventually';
+import { actThenView } from '../test/actions';
+import type { UpdateDefinition } from '@temporalio/common';
 import { recordingIntegrations, type DriverCall, type RecordingIntegrations } from '../test/recording-integrations';
 import type { TestDatabase } from '../test/postgres';
 import { timeSkippingDesk } from '../test/time-skipping';
@@ -76,14 +79,24 @@ async function raiseIncident(
 
 const state = (h: WorkflowHandle): Promise<IncidentView> => h.query(incidentStateQuery);
 
-/** External effects done for a workflow whose key (after `<workflowId>:`) starts with `step`. */
+/** An action, then the incident as the agent sees it afterwards. */
+const act = <I>(h: WorkflowHandle, update: UpdateDefinition<IncidentActionResult, [I]>, input: I): Promise<IncidentView> =>
+  actThenView(h, update as UpdateDefinition<unknown, [I]>, input, incidentStateQuery);
+
+/** External effects done for a workflow whose step (after `<workflowId>:<chainId>:`) starts with `step`. */
 async function effects(h: WorkflowHandle, step: string): Promise<string[]> {
+  // Effects go out beside the loop: read them once none is queued or running.
+  await eventually(() => state(h), (s) => s.pendingEffects === 0, 30_000);
   const { rows } = await db.pool.query<{ idempotency_key: string }>(
-    'SELECT idempotency_key FROM external_effects WHERE starts_with(idempotency_key, $1) ORDER BY created_at',
-    [`${h.workflowId}:${step}`],
+    "SELECT idempotency_key FROM external_effects WHERE starts_with(idempotency_key, $1) AND completed_at IS NOT NULL ORDER BY completed_at",
+    [`${h.workflowId}:`],
   );
-  return rows.map((r) => r.idempotency_key.slice(h.workflowId.length + 1));
+  return rows.map((r) => r.idempotency_key.split(':').slice(2).join(':')).filter((k) => k.startsWith(step));
 }
+
+/** Waits (in real time) until `count` effects of `step` are done: effects go out beside the loop. */
+const effectsDone = (h: WorkflowHandle, step: string, count: number) =>
+  eventually(() => effects(h, step), (e) => e.length >= count);
 
 describe('paging and the 5-minute acknowledgement', () => {
   it('an unacknowledged emergency pages the second level at exactly 5 minutes, not before', async () => {
@@ -92,7 +105,7 @@ describe('paging and the 5-minute acknowledgement', () => {
       const raised = await eventually(() => state(h), (s) => s.pages.length === 1);
       expect(raised.pages[0]).toMatchObject({ level: 1, notified: ['oncall-primary'], reason: 'paging chain' });
       expect(raised.acknowledgeDueAt).toBe(raised.createdAt + 5 * M);
-      expect(await effects(h, 'page:')).toEqual(['page:1:1:oncall-primary']);
+      expect(await effectsDone(h, 'page:', 1)).toEqual(['page:1:1:oncall-primary']);
 
       await env.sleep(5 * M - S); // 4:59
       const before = await state(h);
@@ -107,7 +120,7 @@ describe('paging and the 5-minute acknowledgement', () => {
       expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(5 * M + S);
       expect(paged.level).toBe(2);
       expect(paged.breached).toBe(true);
-      expect(await effects(h, 'page:')).toEqual(['page:1:1:oncall-primary', 'page:2:1:oncall-secondary']);
+      expect(await effectsDone(h, 'page:', 2)).toEqual(['page:1:1:oncall-primary', 'page:2:1:oncall-secondary']);
 
       // Level 2 is paged again 5 minutes later (it has 3 pages), not sooner.
       await env.sleep(5 * M - S);
@@ -124,14 +137,14 @@ describe('paging and the 5-minute acknowledgement', () => {
       await env.sleep(5 * M - S);
       const acked = await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
       expect(acked).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'alice', acknowledgedVia: 'api', alreadyAcknowledged: false });
-      expect(acked.breached).toBe(false);
+      expect((await state(h)).breached).toBe(false);
 
       await env.sleep(50 * M); // far past every step of the chain, short of the one-hour crisis
       const s = await state(h);
       expect(s.pages).toHaveLength(1);
       expect(s.level).toBe(1);
       expect(s.crisis).toBeNull();
-      expect(await effects(h, 'page')).toEqual(['page:1:1:oncall-primary', 'page-acknowledged']);
+      expect(await effects(h, 'page')).toEqual(['page:1:1:oncall-primary', 'page-acknowledged:oncall-primary']);
       expect(await effects(h, 'customer-told-who-handles-it')).toHaveLength(1);
     });
   });
@@ -193,24 +206,28 @@ describe('crisis', () => {
       await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
       await h.executeUpdate(addResponderUpdate, { args: [{ by: 'alice', responder: 'bob' }] });
       const three = await h.executeUpdate(addResponderUpdate, { args: [{ by: 'alice', responder: 'carol' }] });
-      expect(three.crisis).toBeNull();
-      const four = await h.executeUpdate(addResponderUpdate, { args: [{ by: 'alice', responder: 'dave' }] });
+      expect(three.crisis).toBe(false);
+      const four = await act(h, addResponderUpdate, { by: 'alice', responder: 'dave' });
       expect(four.responders).toEqual(['alice', 'bob', 'carol', 'dave']);
       expect(four.crisis).toMatchObject({ by: 'system', reason: '4 responders (more than 3)' });
-      expect(four.announcements).toHaveLength(CHANNELS.length);
+      const announced = await eventually(() => state(h), (v) => v.announcements.length === CHANNELS.length);
+      expect(announced.announcements).toHaveLength(CHANNELS.length);
     });
   });
 
-  it('an agent declares a crisis: the update answers with the document and the announcements in place', async () => {
+  it('an agent declares a crisis: the update answers at once; the document and the announcements follow', async () => {
     await withWorker(async () => {
       const h = await raiseIncident();
       await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
-      const declared = await h.executeUpdate(declareCrisisUpdate, {
-        args: [{ by: 'alice', reason: 'possible data loss; unable to help' }],
-      });
+      const answer = await h.executeUpdate(declareCrisisUpdate, { args: [{ by: 'alice', reason: 'possible data loss; unable to help' }] });
+      expect(answer).toMatchObject({ crisis: true, event: 'crisis declared', visible: true });
+      const declared = await eventually(
+        () => state(h),
+        (v) => v.document !== null && v.announcements.length === CHANNELS.length,
+      );
       expect(declared.crisis).toMatchObject({ by: 'alice', reason: 'possible data loss; unable to help' });
       expect(declared.document).not.toBeNull();
-      expect(declared.announcements.map((a) => a.channel)).toEqual(CHANNELS);
+      expect(declared.announcements.map((a) => a.channel).sort()).toEqual([...CHANNELS].sort());
       expect(declared.level).toBe(2);
 
       await env.sleep(2 * H); // the one-hour rule does not declare it again
@@ -228,10 +245,10 @@ describe('resolution and follow-up', () => {
     await withWorker(async () => {
       const h = await raiseIncident();
       await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
-      const resolved = await h.executeUpdate(resolveIncidentUpdate, {
-        args: [{ by: 'alice', resolution: 'Restarted the database primary.' }],
-      });
-      expect(resolved.status).toBe('resolved');
+      const answer = await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Restarted the database primary.' }] });
+      expect(answer.status).toBe('resolved');
+      await effectsDone(h, 'hand-off:', 1);
+      const resolved = await state(h);
       expect(resolved.followUp).toMatchObject({ closedAt: null, reminders: 0 });
       expect(resolved.followUp!.webUrl).toMatch(/support\/docs/);
       expect(await effects(h, 'page-resolved')).toHaveLength(1);
@@ -250,7 +267,7 @@ describe('resolution and follow-up', () => {
 
       const closed = await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
       expect(closed.status).toBe('closed');
-      expect((await h.result()).followUp!.closedAt).not.toBeNull();
+      expect(((await h.result()) as IncidentView).followUp!.closedAt).not.toBeNull();
       expect(await effects(h, 'follow-up-reminder:')).toHaveLength(2);
     });
   });
@@ -264,7 +281,7 @@ describe('resolution and follow-up', () => {
       expect(resolved).toMatchObject({ status: 'resolved', resolvedBy: 'bob', resolution: 'resolved in pagerduty' });
       expect(await effects(h, 'customer-told')).toEqual([]);
       await h.signal(followUpClosedSignal, { by: 'bob', source: 'gitlab' });
-      expect((await h.result()).status).toBe('closed');
+      expect(((await h.result()) as IncidentView).status).toBe('closed');
     });
   });
 });
@@ -275,6 +292,7 @@ describe('escalation mode and policy', () => {
       const policy: Policy = { ...DEFAULT_POLICY, incident: { ...DEFAULT_POLICY.incident!, escalationMode: 'pagerduty' } };
       const h = await raiseIncident({}, policy);
       await eventually(() => state(h), (s) => s.pages.length === 1);
+      await effectsDone(h, 'page:', 1);
       await env.sleep(50 * M);
       const s = await state(h);
       expect(s.pages).toHaveLength(1);
@@ -336,7 +354,7 @@ describe('a private emergency', () => {
       await eventually(() => state(h), (s) => s.statusUpdates === 1);
       await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Access revoked.' }] });
       await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
-      const done = await h.result();
+      const done = (await h.result()) as IncidentView;
 
       // The workflow's own state keeps what happened; nothing outside it does.
       expect(done.incident).toMatchObject({ title: subject, description, private: true });
@@ -348,7 +366,8 @@ describe('a private emergency', () => {
         'Emergency: Emergency on ticket tk-emergency-42',
       ]);
       const announced = callsTo('chat', 'postMessage').filter((c) => !c.args.threadTs);
-      expect(announced.map((c) => c.args.channel)).toEqual(CHANNELS);
+      // Each channel has its own lane, so the announcements go out side by side, in no fixed order.
+      expect(announced.map((c) => c.args.channel).sort()).toEqual([...CHANNELS].sort());
       expect(callsTo('chat', 'postMessage').filter((c) => c.args.threadTs)).toHaveLength(2 * CHANNELS.length); // status + resolved
       const [document, followUp] = callsTo('tracker', 'createIssue').map((c) => c.args);
       expect(document).toMatchObject({ title: 'Incident: Emergency on ticket tk-emergency-42', confidential: true });
@@ -378,7 +397,8 @@ describe('a system that refuses for good (a 4xx)', () => {
     await withWorker(async () => {
       const h = await raiseIncident();
       await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
-      const resolved = await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Restarted.' }] });
+      await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Restarted.' }] });
+      const resolved = await eventually(() => state(h), (v) => v.integrationFailures.length === 1 && v.followUp !== null);
       expect(resolved.status).toBe('resolved');
       expect(resolved.followUp).not.toBeNull();
       expect(resolved.integrationFailures).toEqual([
@@ -391,7 +411,7 @@ describe('a system that refuses for good (a 4xx)', () => {
 
       const closed = await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
       expect(closed.status).toBe('closed');
-      expect((await h.result()).status).toBe('closed');
+      expect(((await h.result()) as IncidentView).status).toBe('closed');
       // Refused once, not retried.
       expect(callsTo('chat', 'directMessage')).toHaveLength(1);
     });
@@ -418,7 +438,8 @@ describe('a system that refuses for good (a 4xx)', () => {
     await withWorker(async () => {
       const h = await raiseIncident({ customerTicketId: null });
       await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
-      const resolved = await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Restarted.' }] });
+      await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Restarted.' }] });
+      const resolved = await eventually(() => state(h), (v) => v.integrationFailures.length === 1);
       expect(resolved).toMatchObject({ status: 'resolved', followUp: null });
       expect(resolved.integrationFailures.map((f) => f.step)).toEqual(['follow-up']);
       const closed = await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
@@ -428,7 +449,7 @@ describe('a system that refuses for good (a 4xx)', () => {
 });
 
 describe('paging services per level', () => {
-  it('acknowledging and resolving name every target paged, so each level\'s alert is reached', async () => {
+  it('acknowledging and resolving reach every target paged, so each level\'s alert is closed', async () => {
     await withWorker(async () => {
       const h = await raiseIncident();
       await eventually(() => state(h), (s) => s.pages.length === 1);
@@ -436,9 +457,18 @@ describe('paging services per level', () => {
       await eventually(() => state(h), (s) => s.pages.length === 2);
       await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
       await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Fixed.' }] });
-      const targets = ['oncall-primary', 'oncall-secondary'];
-      expect(callsTo('pager', 'acknowledge').map((c) => c.args)).toEqual([{ dedupKey: h.workflowId, targets }]);
-      expect(callsTo('pager', 'resolve').map((c) => c.args)).toEqual([{ dedupKey: h.workflowId, targets }]);
+      await effectsDone(h, 'page-resolved:', 2);
+      // Each target's alert in its own order: trigger, acknowledge, resolve.
+      const reached = (action: string) =>
+        callsTo('pager', action).map((c) => c.args as { targets: string[] }).sort((a, b) => a.targets[0]!.localeCompare(b.targets[0]!));
+      expect(reached('acknowledge')).toEqual([
+        { dedupKey: h.workflowId, targets: ['oncall-primary'] },
+        { dedupKey: h.workflowId, targets: ['oncall-secondary'] },
+      ]);
+      expect(reached('resolve')).toEqual([
+        { dedupKey: h.workflowId, targets: ['oncall-primary'] },
+        { dedupKey: h.workflowId, targets: ['oncall-secondary'] },
+      ]);
     });
   });
 });
@@ -453,11 +483,15 @@ describe('a system that stays down (retried, then given up on)', () => {
     await withWorker(async () => {
       const h = await raiseIncident({}, { ...DEFAULT_POLICY, notificationGiveUpMs: 3_000, incident });
       const raised = await eventually(() => state(h), (s) => s.pages.length === 1);
-      // Every announcement fails for as long as it is retried; the update answers once they were given up on.
-      const declared = await h.executeUpdate(declareCrisisUpdate, { args: [{ by: 'alice', reason: 'customers cannot log in' }] });
+      // Every announcement fails for as long as it is retried, then is given up on; the update answers at once.
+      await h.executeUpdate(declareCrisisUpdate, { args: [{ by: 'alice', reason: 'customers cannot log in' }] });
+      const declared = await eventually(() => state(h), (v) => v.integrationFailures.length === CHANNELS.length, 30_000);
       expect(declared.announcements).toEqual([]);
+      expect(declared.integrationFailures).toHaveLength(CHANNELS.length);
       expect(declared.integrationFailures).toEqual(
-        CHANNELS.map((c) => ({ at: expect.any(Number), step: `announce:${c}`, system: 'chat', message: 'Slack answered 503' })),
+        expect.arrayContaining(
+          CHANNELS.map((c) => ({ at: expect.any(Number), step: `announce:${c}`, system: 'chat', message: 'Slack answered 503' })),
+        ),
       );
       expect(callsTo('chat', 'postMessage').length).toBeGreaterThan(CHANNELS.length); // retried before giving up
       expect(declared.pages).toHaveLength(1);

@@ -12,10 +12,13 @@ import {
   resolveUpdate,
   ticketStateQuery,
   ticketWorkflowId,
+  type TicketActionResult,
   type TicketIntake,
   type TicketView,
 } from '../domain/ticket';
 import { eventually } from '../test/eventually';
+import { actThenView, messageRef } from '../test/actions';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { TestDatabase } from '../test/postgres';
 import { timeSkippingDesk } from '../test/time-skipping';
 import type { ticketWorkflow } from './ticket';
@@ -51,6 +54,9 @@ async function fileAcknowledgedTicket(): Promise<WorkflowHandle<typeof ticketWor
 }
 
 const state = (h: WorkflowHandle): Promise<TicketView> => h.query(ticketStateQuery);
+/** An action, then the ticket as the agent sees it afterwards. */
+const act = <I>(h: WorkflowHandle, update: UpdateDefinition<TicketActionResult, [I]>, input: I): Promise<TicketView> =>
+  actThenView(h, update as UpdateDefinition<unknown, [I]>, input, ticketStateQuery);
 const escalationsOf = async (ticketId: string) =>
   (
     await db.pool.query<{ recipients: string[]; body: string }>(
@@ -63,11 +69,12 @@ it("an agent's escalation notifies level 1 at once and level 2 an hour later, th
   await withWorker(async () => {
     const h = await fileAcknowledgedTicket();
     const id = h.workflowId.slice('ticket-'.length);
-    const escalated = await h.executeUpdate(escalateUpdate, { args: [{ by: 'lead', reason: 'key account' }] });
+    const escalated = await act(h, escalateUpdate, { by: 'lead', reason: 'key account' });
     expect(escalated.escalations).toEqual([expect.objectContaining({ sla: 'resolution', level: 1, repeat: 1, manual: true })]);
     expect(escalated.breached).toBe(false);
     expect(escalated.timeline).toContainEqual(expect.objectContaining({ event: 'escalated by an agent', by: 'lead', note: 'key account' }));
-    expect(await escalationsOf(id)).toEqual([
+    // The notification goes out beside the loop, not before the action answers.
+    expect(await eventually(() => escalationsOf(id), (rows) => rows.length > 0)).toEqual([
       { recipients: ['#support-escalations'], body: `Ticket ${id} was escalated by lead (key account): escalation level 1.` },
     ]);
 
@@ -87,7 +94,7 @@ it('resolving the ticket stops an escalation an agent started', async () => {
   await withWorker(async () => {
     const h = await fileAcknowledgedTicket();
     await h.executeUpdate(escalateUpdate, { args: [{ by: 'lead', reason: 'key account' }] });
-    await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Fixed the export.' }] });
+    await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Fixed the export.') }] });
     await env.sleep(6 * H);
     const s = await eventually(() => state(h), (v) => v.timeline.some((e) => e.event === 'escalation of resolution stopped'));
     expect(s.escalations).toHaveLength(1);
@@ -116,7 +123,7 @@ it('an escalation is refused while one is running, and on a resolved ticket', as
     const h = await fileAcknowledgedTicket();
     await h.executeUpdate(escalateUpdate, { args: [{ by: 'lead', reason: 'key account' }] });
     await expect(h.executeUpdate(escalateUpdate, { args: [{ by: 'lead', reason: 'again' }] })).rejects.toThrow(WorkflowUpdateFailedError);
-    await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Done.' }] });
+    await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Done.') }] });
     const refused = await h.executeUpdate(escalateUpdate, { args: [{ by: 'lead', reason: 'late' }] }).catch((e) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     expect(refused.cause).toMatchObject({ type: 'ActionNotAllowed', message: 'the ticket is resolved; reopen it first' });

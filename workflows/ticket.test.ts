@@ -17,6 +17,7 @@ import {
   ticketStateQuery,
   ticketWorkflowId,
   waitOnRequesterUpdate,
+  type TicketActionResult,
   type TicketIntake,
   type TicketView,
 } from '../domain/ticket';
@@ -24,6 +25,8 @@ import type { TestDatabase } from '../test/postgres';
 import { timeSkippingDesk } from '../test/time-skipping';
 import type { ticketWorkflow } from './ticket';
 import { eventually } from '../test/eventually';
+import { actThenView, messageRef } from '../test/actions';
+import type { UpdateDefinition } from '@temporalio/common';
 
 const H = 3_600_000;
 const M = 60_000;
@@ -60,6 +63,9 @@ async function fileTicket(
 }
 
 const state = (h: WorkflowHandle): Promise<TicketView> => h.query(ticketStateQuery);
+/** An action, then the ticket as the agent sees it afterwards. */
+const act = <I>(h: WorkflowHandle, update: UpdateDefinition<TicketActionResult, [I]>, input: I): Promise<TicketView> =>
+  actThenView(h, update as UpdateDefinition<unknown, [I]>, input, ticketStateQuery);
 
 async function notificationsOf(ticketId: string, kind: string): Promise<Array<{ recipients: string[] }>> {
   const { rows } = await db.pool.query(
@@ -109,12 +115,12 @@ describe('acknowledgement SLA (4 h) and the escalation chain', () => {
     await withWorker(async () => {
       const h = await fileTicket();
       await env.sleep(2 * H);
-      const acked = await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
+      const acked = await act(h, acknowledgeUpdate, { by: 'alice' });
       expect(acked.status).toBe('acknowledged');
       expect(acked.clocks.acknowledge.status).toBe('met');
 
       await env.sleep(10 * H);
-      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Reset the token.' }] });
+      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Reset the token.') }] });
       await env.sleep(20 * H); // past both targets
       const s = await state(h);
       expect(s.escalations).toEqual([]);
@@ -144,9 +150,7 @@ describe('resolution SLA', () => {
       const created = (await state(h)).createdAt;
       await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
       await env.sleep(2 * H);
-      const waiting = await h.executeUpdate(waitOnRequesterUpdate, {
-        args: [{ by: 'alice', question: 'Which VPN client version?' }],
-      });
+      const waiting = await act(h, waitOnRequesterUpdate, { by: 'alice', question: messageRef('Which VPN client version?') });
       expect(waiting.status).toBe('waiting-on-requester');
       expect(waiting.clocks.resolution.paused).toBe(true);
       expect(waiting.clocks.resolution.dueAt).toBeNull();
@@ -154,7 +158,7 @@ describe('resolution SLA', () => {
       await env.sleep(30 * H); // far past 24 h, but the clock is stopped
       expect((await state(h)).breaches).toEqual([]);
 
-      await h.signal(requesterRepliedSignal, { message: 'Version 5.1', source: 'zendesk' });
+      await h.signal(requesterRepliedSignal, { message: messageRef('Version 5.1'), source: 'zendesk' });
       const resumed = await eventually(() => state(h), (s) => s.status === 'acknowledged');
       const at = (event: string) => resumed.timeline.find((e) => e.event === event)!.at;
       const pausedFor = at('resumed') - at('waiting on the requester');
@@ -168,9 +172,7 @@ describe('resolution SLA', () => {
       const h = await fileTicket();
       const created = (await state(h)).createdAt;
       await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
-      const retiered = await h.executeUpdate(changeTierUpdate, {
-        args: [{ by: 'alice', tier: 2, reason: 'needs root-cause analysis' }],
-      });
+      const retiered = await act(h, changeTierUpdate, { by: 'alice', tier: 2, reason: 'needs root-cause analysis' });
       expect(retiered.tier).toBe(2);
       expect(retiered.clocks.resolution.dueAt).toBe(created + 72 * H);
 
@@ -187,9 +189,7 @@ describe('resolution SLA', () => {
       const h = await fileTicket({ tier: 3 });
       await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
       await env.sleep(20 * H);
-      const handedOff = await h.executeUpdate(handOffUpdate, {
-        args: [{ by: 'alice', team: 'total-rewards', reason: 'policy exception' }],
-      });
+      const handedOff = await act(h, handOffUpdate, { by: 'alice', team: 'total-rewards', reason: 'policy exception' });
       expect(handedOff.status).toBe('handed-off');
       expect(handedOff.clocks.resolutionKind).toBe('handoff');
       expect(handedOff.clocks.resolution.status).toBe('met');
@@ -214,16 +214,14 @@ describe('after resolution', () => {
   it('the requester can reopen within the window; the resolution clock starts again', async () => {
     await withWorker(async () => {
       const h = await fileTicket();
-      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Reset the token.' }] });
+      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Reset the token.') }] });
       await env.sleep(24 * H);
-      const reopened = await h.executeUpdate(reopenUpdate, { args: [{ by: 'requester', reason: 'Still broken' }] });
+      const reopened = await act(h, reopenUpdate, { by: 'requester', reason: 'Still broken' });
       expect(reopened.status).toBe('acknowledged');
       const reopenedAt = reopened.timeline.find((e) => e.event === 'reopened')!.at;
       expect(reopened.clocks.resolution.startedAt).toBe(reopenedAt);
       expect(reopened.clocks.resolution.dueAt).toBe(reopenedAt + 24 * H);
-      const reply = await h.executeUpdate(replyUpdate, {
-        args: [{ by: 'alice', role: 'agent', message: 'Looking again.' }],
-      });
+      const reply = await act(h, replyUpdate, { by: 'alice', role: 'agent', message: messageRef('Looking again.') });
       expect(reply.status).toBe('acknowledged');
     });
   });
@@ -231,11 +229,11 @@ describe('after resolution', () => {
   it('a resolved ticket closes by itself when the reopen window (7 days) runs out, and then cannot be reopened', async () => {
     await withWorker(async () => {
       const h = await fileTicket();
-      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Done.' }] });
+      await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Done.') }] });
       await env.sleep(7 * 24 * H - M);
       expect((await state(h)).status).toBe('resolved');
       await env.sleep(2 * M);
-      const result = await h.result();
+      const result = (await h.result()) as TicketView;
       expect(result.status).toBe('closed');
       await expect(
         h.executeUpdate(reopenUpdate, { args: [{ by: 'requester', reason: 'again' }] }),
@@ -246,9 +244,9 @@ describe('after resolution', () => {
   it('an agent can close a ticket at any point; the workflow completes', async () => {
     await withWorker(async () => {
       const h = await fileTicket();
-      const closed = await h.executeUpdate(closeUpdate, { args: [{ by: 'alice' }] });
+      const closed = await act(h, closeUpdate, { by: 'alice' });
       expect(closed.status).toBe('closed');
-      expect((await h.result()).status).toBe('closed');
+      expect(((await h.result()) as TicketView).status).toBe('closed');
     });
   });
 });

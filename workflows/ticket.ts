@@ -1,19 +1,13 @@
 // The support ticket as a durable workflow: SLA timers, agents' actions as updates, automatic
-// escalation when a target runs out. Pure orchestration: every side effect is an activity.
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  patched,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { TicketActivities } from '../activities/ticket';
-import { ticketSlaClocks, type SlaClockState, type TicketSlaClocks, type TicketSlaEvent } from '../domain/sla-clock';
+// escalation when a target runs out. The process itself is the pure machine in
+// domain/ticket-machine.ts; this file gives it to Temporal: handlers apply an action and return, the
+// main loop acts on time and carries out the notifications, beside it the projection is written.
+import { patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { UpdateDefinition } from '@temporalio/common';
+import { emptyEffectQueue, nothingProjected, type IntegrationRefusal } from '../domain/effects';
+import { chainSteps } from '../domain/escalation';
+import { formatDuration } from '../domain/format';
+import type { TicketPolicy } from '../domain/policy';
 import {
   DESK_ASSIGNEE,
   DESK_BREACHED,
@@ -21,12 +15,11 @@ import {
   DESK_STATUS,
   DESK_TIER,
 } from '../domain/search-attributes';
+import type { SlaClockState, TicketSlaClocks } from '../domain/sla-clock';
 import {
-  ACTION_NOT_ALLOWED,
   acknowledgeUpdate,
   assignUpdate,
   changeTierUpdate,
-  takeUpdate,
   closeUpdate,
   escalateUpdate,
   handOffConfirmedSignal,
@@ -36,727 +29,397 @@ import {
   replyUpdate,
   requesterRepliedSignal,
   resolveUpdate,
+  takeUpdate,
   ticketStateQuery,
   waitOnRequesterUpdate,
+  type CarriedTicket,
+  type EscalationRun,
   type Notification,
-  type NotificationKind,
-  type Satisfaction,
-  type SlaName,
-  type TicketIntake,
+  type TicketActionResult,
   type TicketProjection,
   type TicketState,
   type TicketView,
   type TicketWorkflowInput,
 } from '../domain/ticket';
-import type { Tier } from '../domain/policy';
-import { formatDuration } from '../domain/format';
-import { EFFECT_OPTIONS, INTEGRATION_GIVE_UP_MS, effectOptions, gaveUp } from './external-effects';
+import {
+  apply,
+  clocksOf,
+  dueWork,
+  isBreached,
+  nextWakeUp,
+  openTicket,
+  refusal,
+  type NotificationIntent,
+  type TicketCommand,
+  type TicketEffects,
+} from '../domain/ticket-machine';
+import { recordEntry, trimTimeline, unwrittenEntries } from '../domain/timeline';
+import { INTEGRATION_GIVE_UP_MS, effectRunner } from './effects';
+import { legacyTicketWorkflow } from './legacy/ticket';
+import type { LegacyTicketState, LegacyTicketWorkflowInput } from './legacy/ticket-types';
+import { continueWith, mainLoop } from './main-loop';
+import { operatorView, projectionWriter } from './publishing';
+import { allowIf, invalid, optionalText, refuse, requireBoolean, requireMessage, requireText } from './validation';
 
-const { notify, recordTicket, fileSatisfactionFeedback } = proxyActivities<TicketActivities>(EFFECT_OPTIONS);
-
-/** Continue as new well before the history gets long; the server suggests it too. */
-const MAX_HISTORY_EVENTS = 5_000;
+/** Runs started before this model (no marker in their history) finish on the code they began with. */
+export const TICKET_STATE_MODEL = 'ticket-state-model';
 
 const DEFAULT_FEEDBACK_PROJECT = 'support/feedback';
 
-export async function ticketWorkflow(input: TicketWorkflowInput): Promise<TicketView> {
+export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknown> {
+  if (!patched(TICKET_STATE_MODEL)) return legacyTicketWorkflow(input as LegacyTicketWorkflowInput);
+
   const { ticket, policy } = input;
-  // The SLA clocks start when the request arrived (the start of the workflow), not when a worker first
-  // ran it. Tickets opened before this change keep the clock they started with.
-  const openedAt = (): number =>
-    patched('sla-clock-from-workflow-start') ? workflowInfo().startTime.getTime() : Date.now();
-  const state: TicketState = input.carried ?? openTicket(ticket, openedAt());
-  const workflowId = workflowInfo().workflowId;
-  const historyLimit = input.continueAsNewAfterEvents ?? MAX_HISTORY_EVENTS;
-  const giveUpMs = policy.notificationGiveUpMs ?? INTEGRATION_GIVE_UP_MS;
+  const info = workflowInfo();
+  const workflowId = info.workflowId;
+  // The SLA clocks start when the request arrived (the start of the workflow), not when a worker first ran it.
+  const carried = carriedState(input, info.startTime.getTime());
+  const t = carried.ticket;
+  const loop = mainLoop();
 
-  // ---- reading the state ----------------------------------------------------------------------
+  const effects = effectRunner({
+    queue: carried.effects,
+    // The chain's first run id: a workflow id reused after the namespace's retention gets new keys.
+    keyPrefix: `${workflowId}:${info.firstExecutionRunId}`,
+    giveUpMs: policy.notificationGiveUpMs ?? INTEGRATION_GIVE_UP_MS,
+    changed: loop.wake,
+    recordRefusal: (r: IntegrationRefusal) => recordEntry(t, Date.now(), 'notification refused', 'system', `${r.step}: ${r.message}`),
+    kinds: {
+      notify: { activity: 'notify', start: (data: Omit<Notification, 'idempotencyKey'>, key) => ({ args: { ...data, idempotencyKey: key } }) },
+      'file-feedback': {
+        activity: 'fileSatisfactionFeedback',
+        start: (data, key) => ({ args: { ...data, idempotencyKey: key } }),
+        done: (_data, issue: { webUrl: string }) => recordEntry(t, Date.now(), 'satisfaction filed', 'system', issue.webUrl),
+      },
+    },
+  });
 
-  const clocksAt = (now: number): TicketSlaClocks => ticketSlaClocks(state.slaEvents, policy, now);
-  const episode = (): number => state.slaEvents.filter((e) => e.type === 'reopened').length;
-  const isBreached = (c: TicketSlaClocks): boolean => c.acknowledge.breached || c.resolution.breached;
+  const projection = projectionWriter({
+    progress: carried.projection,
+    activity: 'recordTicket',
+    version: () => t.version,
+    snapshot: (eventSeq) => {
+      const events = unwrittenEntries(t, eventSeq);
+      const row: TicketProjection = { ...toProjection(t, clocksOf(t, policy, Date.now()), workflowId), chainId: info.firstExecutionRunId, events };
+      return { row, lastSeq: events[events.length - 1]?.seq ?? eventSeq };
+    },
+    changed: loop.wake,
+  });
 
-  function view(): TicketView {
-    const { sent: _sent, slaEvents: _events, escalating: _escalating, ...rest } = state;
-    const clocks = clocksAt(Date.now());
-    return { ...rest, id: ticket.id, workflowId, breached: isBreached(clocks), clocks };
-  }
-
-  // ---- changing the state ---------------------------------------------------------------------
-
-  function record(event: string, by?: string, note?: string): void {
-    state.version += 1;
-    state.timeline.push({ at: Date.now(), event, ...(by ? { by } : {}), ...(note ? { note } : {}) });
-  }
-
-  function slaEvent(event: TicketSlaEvent): void {
-    state.slaEvents.push(event);
-  }
-
-  /** Any first answer to the requester counts as the acknowledgement. */
-  function acknowledgeIfNeeded(by: string): void {
-    if (state.acknowledgedAt !== null) return;
-    const now = Date.now();
-    state.acknowledgedAt = now;
-    slaEvent({ type: 'acknowledged', at: now });
-    if (state.status === 'open') state.status = 'acknowledged';
-    record('acknowledged', by);
-  }
-
-  function resumeIfWaiting(by: string, note?: string): void {
-    if (state.status !== 'waiting-on-requester') return;
-    slaEvent({ type: 'resumed', at: Date.now() });
-    state.status = 'acknowledged';
-    record('resumed', by, note);
-  }
-
-  async function send(
-    kind: NotificationKind,
-    audience: Notification['audience'],
-    recipients: string[],
-    text: string,
-    key = `${kind}:${state.version}`,
-  ): Promise<void> {
-    const notification: Notification = {
-      idempotencyKey: `${workflowId}:${key}`,
-      ticketId: ticket.id,
-      kind,
-      audience,
-      recipients,
-      text,
-      private: ticket.private,
-      ...(ticket.origin ? { origin: ticket.origin } : {}),
-      ...(policy.privateChannels ? { privateChannels: policy.privateChannels } : {}),
-    };
-    try {
-      // A system that stays down must not hold up the escalation chain or an agent's request forever.
-      const summary = `${kind} → ${audience === 'requester' ? 'requester' : recipients.join(', ')}`;
-      await notify.executeWithOptions(effectOptions(summary, giveUpMs), [notification]);
-    } catch (err) {
-      // A system that refused for good (a 4xx) or stayed down is recorded and shown; the ticket goes on.
-      recordIntegrationFailure(kind, audience, err);
+  function queue(what: TicketEffects | NotificationIntent[]): void {
+    const notifications = Array.isArray(what) ? what : what.notifications;
+    for (const n of notifications) {
+      const data: Omit<Notification, 'idempotencyKey'> = {
+        ticketId: ticket.id,
+        kind: n.kind,
+        audience: n.audience,
+        recipients: n.recipients,
+        text: n.text,
+        ...(n.messageId ? { messageId: n.messageId } : {}),
+        private: ticket.private,
+        ...(ticket.origin ? { origin: ticket.origin } : {}),
+        ...(policy.privateChannels ? { privateChannels: policy.privateChannels } : {}),
+      };
+      const to = n.audience === 'requester' ? 'requester' : n.recipients.join(', ');
+      // Per audience in order: the requester hears the acknowledgement before the resolution.
+      effects.add(n.step, 'notify', data, { lane: n.audience, summary: `${n.kind} → ${to}` });
     }
-  }
-
-  /** Records what the server gave up on; anything else (a bug) is rethrown. */
-  function recordIntegrationFailure(
-    kind: NotificationKind | 'satisfaction-feedback',
-    audience: Notification['audience'],
-    err: unknown,
-  ): void {
-    const given = gaveUp(err);
-    if (!given) throw err;
-    state.integrationFailures = [...(state.integrationFailures ?? []), { at: Date.now(), kind, audience, ...given }];
-    record('notification refused', 'system', `${kind}: ${given.message}`);
-  }
-
-  /** Satisfaction answers are also filed as issues in the feedback project, for reporting. */
-  async function fileFeedback(satisfaction: Satisfaction): Promise<void> {
-    try {
-      const issue = await fileSatisfactionFeedback.executeWithOptions(
-        effectOptions('satisfaction → feedback project', giveUpMs),
-        [
-          {
-            idempotencyKey: `${workflowId}:satisfaction-feedback:${episode()}`,
-            project: policy.feedbackProject ?? DEFAULT_FEEDBACK_PROJECT,
-            ticketId: ticket.id,
-            channel: ticket.channel,
-            tier: state.tier,
-            private: ticket.private,
-            satisfaction,
-          },
-        ],
-      );
-      record('satisfaction filed', 'system', issue.webUrl);
-    } catch (err) {
-      recordIntegrationFailure('satisfaction-feedback', 'desk', err);
-    }
-  }
-
-  const deskRecipients = (): string[] =>
-    state.assignee ? [state.assignee] : policy.warningRecipients ?? ['#support-desk'];
-
-  // ---- publishing: search attributes, UI details, the PostgreSQL projection -------------------
-
-  let lastSearchAttributes = '';
-  let projectedVersion = -1;
-
-  async function publish(): Promise<void> {
-    const clocks = clocksAt(Date.now());
-    const attributes = [
-      { key: DESK_STATUS, value: state.status },
-      { key: DESK_TIER, value: state.tier },
-      { key: DESK_PRIORITY, value: ticket.priority },
-      { key: DESK_ASSIGNEE, value: state.assignee ?? 'unassigned' },
-      { key: DESK_BREACHED, value: isBreached(clocks) },
-    ];
-    const serialized = JSON.stringify(attributes.map((a) => [a.key.name, a.value]));
-    if (serialized !== lastSearchAttributes) {
-      upsertSearchAttributes(attributes);
-      lastSearchAttributes = serialized;
-    }
-    setCurrentDetails(describeForOperators(state, clocks, Date.now()));
-    if (state.version > projectedVersion) {
-      const version = state.version;
-      await recordTicket(toProjection(state, clocks, workflowId));
-      projectedVersion = Math.max(projectedVersion, version);
-    }
-  }
-
-  // ---- timers: warnings, breaches, escalation chains, auto-close -------------------------------
-
-  async function runDueWork(): Promise<void> {
-    const now = Date.now();
-    const clocks = clocksAt(now);
-    await checkClock('acknowledge', clocks.acknowledge, 0, now);
-    await checkClock('resolution', clocks.resolution, episode(), now);
-    if (state.status === 'resolved' && state.resolvedAt !== null && now >= state.resolvedAt + policy.reopenWindowMs) {
-      state.status = 'closed';
-      state.closedAt = now;
-      record('closed', 'system', 'the reopen window ran out');
-    }
-  }
-
-  async function checkClock(sla: SlaName, clock: SlaClockState, ep: number, now: number): Promise<void> {
-    if (clock.metAt !== null || clock.paused) {
-      if (state.escalating[sla]) {
-        delete state.escalating[sla];
-        record(`escalation of ${sla} stopped`, 'system', clock.metAt !== null ? 'target met' : 'clock paused');
-      }
-      return;
-    }
-    const warningKey = `warning:${sla}:${ep}:${clock.target.withinMs}`;
-    if (!clock.breached && clock.warnAt !== null && now >= clock.warnAt && !state.sent.includes(warningKey)) {
-      state.sent.push(warningKey);
-      record(`${sla} warning`, 'system', `${formatDuration(clock.remainingMs)} left`);
-      await send(
-        'warning',
-        'desk',
-        deskRecipients(),
-        `Ticket ${ticket.id}: ${formatDuration(clock.remainingMs)} left on the ${slaLabel(sla, state.tier)} target.`,
-        warningKey,
+    const feedback = Array.isArray(what) ? undefined : what.feedback;
+    if (feedback) {
+      effects.add(
+        feedback.step,
+        'file-feedback',
+        {
+          project: policy.feedbackProject ?? DEFAULT_FEEDBACK_PROJECT,
+          ticketId: ticket.id,
+          channel: ticket.channel,
+          tier: t.tier,
+          private: ticket.private,
+          satisfaction: feedback.satisfaction,
+        },
+        { lane: 'tracker', summary: 'satisfaction → feedback project' },
       );
     }
-    if (!clock.breached) {
-      if (state.escalating[sla]?.manual) {
-        // An agent escalated by hand: the chain runs on its own timers until the target is met.
-        await nextEscalationStepIfDue(sla, now);
-        return;
-      }
-      if (state.escalating[sla]) {
-        // A re-tier gave the clock more time: the breach is over.
-        delete state.escalating[sla];
-        record(`escalation of ${sla} stopped`, 'system', 'target moved by a re-tier');
-      }
-      return;
-    }
-    const active = state.escalating[sla];
-    if (active?.manual && active.episode === ep) {
-      // Already escalated by hand: the breach is recorded and the running chain carries on.
-      delete active.manual;
-      state.breaches.push({ sla, episode: ep, at: now, dueAt: clock.dueAt ?? now });
-      record(`${sla} breached`, 'system', 'already escalated by an agent');
-      await nextEscalationStepIfDue(sla, now);
-    } else if (!active || active.episode !== ep) {
-      state.breaches.push({ sla, episode: ep, at: now, dueAt: clock.dueAt ?? now });
-      record(`${sla} breached`, 'system');
-      state.escalating[sla] = { episode: ep, levelIndex: 0, repeat: 1, nextAt: null };
-      await escalate(sla, now);
-    } else {
-      await nextEscalationStepIfDue(sla, now);
-    }
-  }
-
-  async function nextEscalationStepIfDue(sla: SlaName, now: number): Promise<void> {
-    const active = state.escalating[sla];
-    if (!active || active.nextAt === null || now < active.nextAt) return;
-    const level = policy.escalationChain[active.levelIndex];
-    if (level && active.repeat < level.repeats) active.repeat += 1;
-    else {
-      active.levelIndex += 1;
-      active.repeat = 1;
-    }
-    await escalate(sla, now);
-  }
-
-  /** Notify the current level of the chain, or note that the chain has run out. */
-  async function escalate(sla: SlaName, now: number): Promise<void> {
-    const active = state.escalating[sla]!;
-    const level = policy.escalationChain[active.levelIndex];
-    if (!level) {
-      active.nextAt = null;
-      record(`escalation chain of ${sla} ended`, 'system');
-      return;
-    }
-    active.nextAt = now + level.waitMs;
-    const { manual } = active;
-    const step = {
-      sla,
-      episode: active.episode,
-      level: active.levelIndex + 1,
-      repeat: active.repeat,
-      notified: level.notify,
-      at: now,
-      ...(manual ? { manual: true } : {}),
-    };
-    state.escalations.push(step);
-    record(`escalated ${sla} to level ${step.level}`, 'system', `notified ${level.notify.join(', ')}`);
-    const why = manual
-      ? `was escalated by ${manual.by} (${manual.reason})`
-      : `missed its ${slaLabel(sla, state.tier)} target`;
-    await send(
-      'escalation',
-      'desk',
-      level.notify,
-      `Ticket ${ticket.id} ${why}: escalation level ${step.level}` +
-        (step.repeat > 1 ? ` (reminder ${step.repeat})` : '') +
-        '.',
-      // A manual chain has its own keys: escalating twice by hand notifies twice.
-      manual
-        ? `escalation:${sla}:${step.episode}:manual-${manual.ordinal}:${step.level}:${step.repeat}`
-        : `escalation:${sla}:${step.episode}:${state.breaches.length}:${step.level}:${step.repeat}`,
-    );
-  }
-
-  function nextWakeUp(now: number): { at: number; summary: string } | null {
-    const clocks = clocksAt(now);
-    const candidates: Array<{ at: number; summary: string }> = [];
-    for (const [sla, clock] of [
-      ['acknowledge', clocks.acknowledge],
-      ['resolution', clocks.resolution],
-    ] as const) {
-      if (clock.metAt !== null || clock.paused) continue;
-      const label = slaLabel(sla, state.tier);
-      if (!clock.breached && clock.warnAt !== null && clock.warnAt > now) {
-        candidates.push({ at: clock.warnAt, summary: `${label} warning` });
-      }
-      if (!clock.breached && clock.dueAt !== null) candidates.push({ at: clock.dueAt, summary: `${label} due` });
-      const active = state.escalating[sla];
-      if ((clock.breached || active?.manual) && active?.nextAt != null) {
-        candidates.push({ at: active.nextAt, summary: `${label}: next escalation step` });
-      }
-    }
-    if (state.status === 'resolved' && state.resolvedAt !== null) {
-      candidates.push({ at: state.resolvedAt + policy.reopenWindowMs, summary: 'close unless reopened' });
-    }
-    candidates.sort((a, b) => a.at - b.at);
-    return candidates[0] ?? null;
   }
 
   // ---- agents' and requesters' actions ----------------------------------------------------------
 
-  const allowIf = (ok: boolean, reason: string): void => {
-    if (!ok) throw ApplicationFailure.create({ type: ACTION_NOT_ALLOWED, message: reason, nonRetryable: true });
-  };
-  const requireText = (value: unknown, field: string): void => {
-    if (typeof value !== 'string' || value.trim() === '') {
-      throw ApplicationFailure.create({ type: 'InvalidInput', message: `${field} is required`, nonRetryable: true });
-    }
-  };
-  const isActive = (): boolean => state.status !== 'resolved' && state.status !== 'closed';
-  const notActiveReason = (): string =>
-    state.status === 'resolved' ? 'the ticket is resolved; reopen it first' : 'the ticket is closed';
-
-  setHandler(ticketStateQuery, view);
-
-  setHandler(
-    acknowledgeUpdate,
-    async ({ by }) => {
-      acknowledgeIfNeeded(by);
-      await send('acknowledgement', 'requester', [], `We have your request "${ticket.subject}" and are on it.`);
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by }) => {
-        requireText(by, 'by');
-        allowIf(state.acknowledgedAt === null, `the ticket was already acknowledged (status ${state.status})`);
-        allowIf(isActive(), notActiveReason());
+  /** Validate (input, then the machine's refusal), apply, wake the loop, answer once visible in the lists. */
+  function action<I>(update: UpdateDefinition<TicketActionResult, [I]>, command: (i: I) => TicketCommand, check: (i: I) => void): void {
+    setHandler(
+      update,
+      async (i: I) => {
+        const before = t.recorded;
+        queue(apply(t, policy, command(i), Date.now()));
+        loop.wake();
+        const version = t.version;
+        const event = t.timeline.find((e) => (e.seq ?? 0) > before)?.event ?? 'no change';
+        const visible = await projection.visible(version);
+        return { id: ticket.id, status: t.status, tier: t.tier, assignee: t.assignee, version, event, visible };
       },
-    },
-  );
-
-  setHandler(
-    replyUpdate,
-    async ({ by, role, message }) => {
-      if (role === 'agent') {
-        acknowledgeIfNeeded(by);
-        record('agent replied', by, message);
-        await send('reply', 'requester', [], message);
-      } else {
-        await requesterReplied(message, by);
-      }
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by, role, message }) => {
-        requireText(by, 'by');
-        requireText(message, 'message');
-        allowIf(role === 'agent' || role === 'requester', 'role must be "agent" or "requester"');
-        allowIf(isActive(), notActiveReason());
+      {
+        validator: (i: I) => {
+          if (i === null || typeof i !== 'object') invalid('the action needs an object as its input');
+          check(i);
+          refuse(refusal(t, policy, command(i), Date.now()));
+        },
       },
-    },
-  );
-
-  async function requesterReplied(message: string, by: string): Promise<void> {
-    record('requester replied', by, message);
-    resumeIfWaiting(by, 'the requester answered');
-    await send('reply', 'desk', deskRecipients(), `The requester answered on ticket ${ticket.id}.`);
+    );
   }
 
-  setHandler(requesterRepliedSignal, async ({ message, source }) => {
-    if (state.status === 'resolved' && patched('reply-after-resolution')) {
-      // Not lost: the desk hears of it and may reopen the ticket.
-      record('requester replied after resolution', `requester via ${source}`, message);
-      await send('reply', 'desk', deskRecipients(), `The requester wrote on resolved ticket ${ticket.id}; reopen it if needed.`);
-      await publish();
-      return;
-    }
-    if (!isActive()) return;
-    await requesterReplied(message, `requester via ${source}`);
-    await publish();
+  const by = (i: { by: unknown }) => requireText(i.by, 'by', 'name');
+
+  action(acknowledgeUpdate, ({ by }) => ({ type: 'acknowledge', by }), by);
+  action(replyUpdate, ({ by, role, message }) => ({ type: 'reply', by, role, message }), (i) => {
+    by(i);
+    if (i.role !== 'agent' && i.role !== 'requester') invalid('role must be "agent" or "requester"');
+    requireMessage(i.message, 'message');
   });
-
-  setHandler(
-    takeUpdate,
-    async ({ agent }) => {
-      if (state.assignee !== agent) {
-        state.assignee = agent;
-        record('taken', agent);
-        await publish();
-      }
-      return view();
-    },
-    {
-      validator: ({ agent }) => {
-        requireText(agent, 'agent');
-        allowIf(state.status === 'open' || state.status === 'acknowledged', `the ticket is ${state.status}`);
-        allowIf(state.assignee === null || state.assignee === agent, `the ticket is assigned to ${state.assignee}`);
-      },
-    },
-  );
-
-  setHandler(
-    assignUpdate,
-    async ({ by, assignee }) => {
-      state.assignee = assignee;
-      record('assigned', by, assignee);
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by, assignee }) => {
-        requireText(by, 'by');
-        requireText(assignee, 'assignee');
-        allowIf(isActive(), notActiveReason());
-        allowIf(state.assignee !== assignee, `the ticket is already assigned to ${assignee}`);
-      },
-    },
-  );
-
-  setHandler(
-    changeTierUpdate,
-    async ({ by, tier, reason }) => {
-      slaEvent({ type: 'retiered', at: Date.now(), tier });
-      record(`tier ${state.tier} → ${tier}`, by, reason);
-      state.tier = tier;
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by, tier, reason }) => {
-        requireText(by, 'by');
-        requireText(reason, 'reason');
-        allowIf(tier === 1 || tier === 2 || tier === 3, 'tier must be 1, 2 or 3');
-        allowIf(isActive(), notActiveReason());
-        allowIf(state.status !== 'handed-off', 'the ticket was handed off to a centre of expertise');
-        allowIf(tier !== state.tier, `the ticket is already tier ${tier}`);
-      },
-    },
-  );
-
-  setHandler(
-    waitOnRequesterUpdate,
-    async ({ by, question }) => {
-      acknowledgeIfNeeded(by);
-      slaEvent({ type: 'paused', at: Date.now() });
-      state.status = 'waiting-on-requester';
-      record('waiting on the requester', by, question);
-      await send('question', 'requester', [], question);
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by, question }) => {
-        requireText(by, 'by');
-        requireText(question, 'question');
-        allowIf(state.status !== 'waiting-on-requester', 'the desk is already waiting on the requester');
-        allowIf(state.status !== 'handed-off', 'the ticket was handed off to a centre of expertise');
-        allowIf(isActive(), notActiveReason());
-      },
-    },
-  );
-
-  setHandler(
-    handOffUpdate,
-    async ({ by, team, reason }) => {
-      resumeIfWaiting(by);
-      acknowledgeIfNeeded(by);
-      const now = Date.now();
-      slaEvent({ type: 'handedOff', at: now });
-      state.status = 'handed-off';
-      state.handOff = { team, reason, at: now, confirmedAt: null };
-      record('handed off', by, `${team}: ${reason}`);
-      await send('hand-off', 'desk', [team], `Ticket ${ticket.id} is handed off to you: ${reason}`);
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by, team, reason }) => {
-        requireText(by, 'by');
-        requireText(team, 'team');
-        requireText(reason, 'reason');
-        allowIf(isActive(), notActiveReason());
-        allowIf(state.status !== 'handed-off', `the ticket was already handed off to ${state.handOff?.team}`);
-        allowIf(state.tier === 3, 'only tier-3 tickets are handed off; change the tier to 3 first');
-      },
-    },
-  );
-
-  setHandler(handOffConfirmedSignal, async ({ team, by }) => {
-    if (!state.handOff || state.handOff.confirmedAt !== null) return;
-    state.handOff.confirmedAt = Date.now();
-    record('hand-off confirmed', by, team);
-    await publish();
+  action(takeUpdate, ({ agent }) => ({ type: 'take', agent }), (i) => requireText(i.agent, 'agent', 'name'));
+  action(assignUpdate, ({ by, assignee }) => ({ type: 'assign', by, assignee }), (i) => {
+    by(i);
+    requireText(i.assignee, 'assignee', 'name');
   });
-
-  setHandler(
-    resolveUpdate,
-    async ({ by, resolution }) => {
-      resumeIfWaiting(by);
-      acknowledgeIfNeeded(by);
-      const now = Date.now();
-      slaEvent({ type: 'resolved', at: now });
-      state.status = 'resolved';
-      state.resolvedAt = now;
-      state.resolution = resolution;
-      record('resolved', by, resolution);
-      await send('resolution', 'requester', [], resolution);
-      await send(
-        'satisfaction-survey',
-        'requester',
-        [],
-        'Two questions, one minute: did we resolve your request (yes/no), and how satisfied are you (1-5)?',
-      );
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by, resolution }) => {
-        requireText(by, 'by');
-        requireText(resolution, 'resolution');
-        allowIf(isActive(), notActiveReason());
-      },
-    },
-  );
-
-  setHandler(
-    reopenUpdate,
-    async ({ by, reason }) => {
-      slaEvent({ type: 'reopened', at: Date.now() });
-      state.status = 'acknowledged';
-      state.resolvedAt = null;
-      state.resolution = null;
-      state.satisfaction = null;
-      record('reopened', by, reason);
-      await send('reopened', 'desk', deskRecipients(), `Ticket ${ticket.id} was reopened: ${reason}`);
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by, reason }) => {
-        requireText(by, 'by');
-        requireText(reason, 'reason');
-        allowIf(state.status === 'resolved', `only a resolved ticket can be reopened (status ${state.status})`);
-        allowIf(
-          Date.now() < state.resolvedAt! + policy.reopenWindowMs,
-          `the reopen window of ${formatDuration(policy.reopenWindowMs)} has passed; file a new ticket`,
-        );
-      },
-    },
-  );
-
-  setHandler(
-    closeUpdate,
-    async ({ by }) => {
-      resumeIfWaiting(by);
-      state.status = 'closed';
-      state.closedAt = Date.now();
-      record('closed', by);
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by }) => {
-        requireText(by, 'by');
-        allowIf(state.status !== 'closed', 'the ticket is already closed');
-      },
-    },
-  );
-
-  setHandler(
-    escalateUpdate,
-    async ({ by, reason }) => {
-      // Starts the resolution clock's chain at level 1 now, as if the target had been missed.
-      const ordinal = state.escalations.filter((s) => s.manual && s.level === 1 && s.repeat === 1).length + 1;
-      record('escalated by an agent', by, reason);
-      state.escalating.resolution = { episode: episode(), levelIndex: 0, repeat: 1, nextAt: null, manual: { by, reason, ordinal } };
-      await escalate('resolution', Date.now());
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ by, reason }) => {
-        requireText(by, 'by');
-        requireText(reason, 'reason');
-        allowIf(isActive(), notActiveReason());
-        // The chain would stop at once: a paused or met clock ends any escalation.
-        allowIf(state.status !== 'waiting-on-requester', 'the desk is waiting on the requester (the clock is paused)');
-        allowIf(state.status !== 'handed-off', 'the ticket was handed off to a centre of expertise');
-        const running = state.escalating.resolution;
-        allowIf(!running, `the ticket is already escalating (level ${(running?.levelIndex ?? 0) + 1})`);
-      },
-    },
-  );
-
-  setHandler(
+  action(changeTierUpdate, ({ by, tier, reason }) => ({ type: 'change-tier', by, tier, reason }), (i) => {
+    by(i);
+    requireText(i.reason, 'reason', 'reason');
+    if (i.tier !== 1 && i.tier !== 2 && i.tier !== 3) invalid('tier must be 1, 2 or 3');
+  });
+  action(waitOnRequesterUpdate, ({ by, question }) => ({ type: 'wait-on-requester', by, question }), (i) => {
+    by(i);
+    requireMessage(i.question, 'question');
+  });
+  action(handOffUpdate, ({ by, team, reason }) => ({ type: 'hand-off', by, team, reason }), (i) => {
+    by(i);
+    requireText(i.team, 'team', 'name');
+    requireText(i.reason, 'reason', 'reason');
+  });
+  action(resolveUpdate, ({ by, resolution }) => ({ type: 'resolve', by, resolution }), (i) => {
+    by(i);
+    requireMessage(i.resolution, 'resolution');
+  });
+  action(reopenUpdate, ({ by, reason }) => ({ type: 'reopen', by, reason }), (i) => {
+    by(i);
+    requireText(i.reason, 'reason', 'reason');
+  });
+  action(closeUpdate, ({ by }) => ({ type: 'close', by }), by);
+  action(escalateUpdate, ({ by, reason }) => ({ type: 'escalate', by, reason }), (i) => {
+    by(i);
+    requireText(i.reason, 'reason', 'reason');
+  });
+  action(
     rateSatisfactionUpdate,
-    async ({ resolved, score, comment }) => {
-      state.satisfaction = { resolved, score, ...(comment ? { comment } : {}), at: Date.now() };
-      record('satisfaction rated', 'requester', `${resolved ? 'resolved' : 'not resolved'}, ${score}/5`);
-      if (patched('satisfaction-feedback-issue')) await fileFeedback(state.satisfaction);
-      await publish();
-      return view();
-    },
-    {
-      validator: ({ resolved, score }) => {
-        allowIf(typeof resolved === 'boolean', 'resolved must be true or false');
-        allowIf(Number.isInteger(score) && score >= 1 && score <= 5, 'score must be a whole number from 1 to 5');
-        allowIf(state.status === 'resolved', 'the satisfaction pulse is open once the ticket is resolved');
-        allowIf(state.satisfaction === null, 'the requester already answered the satisfaction pulse');
-      },
+    ({ resolved, score, comment }) => ({ type: 'satisfaction', resolved, score, ...(comment ? { comment } : {}) }),
+    (i) => {
+      requireBoolean(i.resolved, 'resolved');
+      if (!Number.isInteger(i.score) || i.score < 1 || i.score > 5) invalid('score must be a whole number from 1 to 5');
+      optionalText(i.comment, 'comment', 'comment');
     },
   );
 
-  // ---- the main loop: sleep until the next deadline or the next change --------------------------
+  // Signals need no answer; what does not apply (a reply to a closed ticket) changes nothing.
+  setHandler(requesterRepliedSignal, (i) => {
+    if (!isMessageRef(i?.message) || typeof i.source !== 'string') return;
+    queue(apply(t, policy, { type: 'requester-replied', message: i.message, source: i.source }, Date.now()));
+    loop.wake();
+  });
+  setHandler(handOffConfirmedSignal, (i) => {
+    if (typeof i?.team !== 'string' || typeof i.by !== 'string') return;
+    queue(apply(t, policy, { type: 'hand-off-confirmed', team: i.team, by: i.by }, Date.now()));
+    loop.wake();
+  });
 
-  if (!input.carried) record('created', 'intake', `${ticket.channel}, tier ${ticket.tier}`);
-  await publish();
+  setHandler(ticketStateQuery, () => view(Date.now()));
 
-  const isClosed = (): boolean => state.status === 'closed';
-  while (!isClosed()) {
-    await runDueWork();
-    await publish();
-    if (isClosed()) break;
-
-    const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > historyLimit) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof ticketWorkflow>({ ...input, carried: state });
-    }
-
-    const seen = state.version;
-    const now = Date.now();
-    const next = nextWakeUp(now);
-    if (next === null) await condition(() => state.version !== seen);
-    else await condition(() => state.version !== seen, Math.max(next.at - now, 1), { summary: next.summary });
+  function view(now: number): TicketView {
+    const clocks = clocksOf(t, policy, now);
+    return {
+      id: ticket.id,
+      workflowId,
+      ticket,
+      status: t.status,
+      tier: t.tier,
+      assignee: t.assignee,
+      createdAt: t.createdAt,
+      acknowledgedAt: t.acknowledgedAt,
+      resolvedAt: t.resolvedAt,
+      closedAt: t.closedAt,
+      resolution: t.resolution,
+      handOff: t.handOff,
+      satisfaction: t.satisfaction,
+      timeline: t.timeline,
+      timelineLength: t.recorded,
+      messages: t.messages,
+      breaches: t.breaches,
+      escalations: t.escalations,
+      escalationCount: t.escalationCount,
+      breached: isBreached(clocks),
+      clocks,
+      integrationFailures: carried.effects.refusals,
+      pendingEffects: carried.effects.pending.length,
+      projection: carried.projection,
+      version: t.version,
+    };
   }
 
-  await condition(allHandlersFinished);
-  await publish();
-  return view();
+  // ---- the main loop ---------------------------------------------------------------------------
+
+  if (!input.carried) recordEntry(t, t.createdAt, 'created', 'intake', `${ticket.channel}, tier ${ticket.tier}`);
+
+  const publishToOperators = operatorView();
+  let clocks: TicketSlaClocks = clocksOf(t, policy, Date.now());
+
+  await loop.run({
+    effects,
+    projection,
+    pass(now) {
+      clocks = clocksOf(t, policy, now);
+      queue(dueWork(t, policy, clocks, now));
+      trimTimeline(t, carried.projection.eventSeq);
+    },
+    publish(now) {
+      publishToOperators(
+        [
+          { key: DESK_STATUS, value: t.status },
+          { key: DESK_TIER, value: t.tier },
+          { key: DESK_PRIORITY, value: ticket.priority },
+          { key: DESK_ASSIGNEE, value: t.assignee ?? 'unassigned' },
+          { key: DESK_BREACHED, value: isBreached(clocks) },
+        ],
+        describeForOperators(t, clocks, carried, now),
+      );
+      projection.sync();
+    },
+    nextWakeUp: (now) => nextWakeUp(t, policy, clocks, now),
+    finished: () => t.status === 'closed',
+    continueAsNew: () => continueWith<TicketWorkflowInput>({ ...input, carried }),
+    limits: { events: input.continueAsNewAfterEvents, bytes: input.continueAsNewAfterBytes },
+  });
+  return view(Date.now());
 }
 
-function openTicket(ticket: TicketIntake, now: number): TicketState {
+function isMessageRef(value: unknown): value is { id: string; preview: string; length: number } {
+  const v = value as { id?: unknown; preview?: unknown; length?: unknown } | null;
+  return !!v && typeof v.id === 'string' && typeof v.preview === 'string' && typeof v.length === 'number';
+}
+
+/** This run's starting point: what the previous run carried, the earlier model's state taken over, or a new ticket. */
+function carriedState(input: TicketWorkflowInput, startedAt: number): CarriedTicket {
+  const carried = input.carried as CarriedTicket | LegacyTicketState | undefined;
+  if (carried && 'model' in carried && carried.model === 2) return carried;
+  if (carried) return fromLegacyState(carried as LegacyTicketState, input.policy);
+  return { model: 2, ticket: openTicket(input.ticket, startedAt), effects: emptyEffectQueue(), projection: nothingProjected() };
+}
+
+/**
+ * A run of the first model continued as new into this one: its state, in today's shape. A running
+ * escalation keeps its next step's moment; its whole timeline goes to item_events with the first write.
+ */
+export function fromLegacyState(old: LegacyTicketState, policy: TicketPolicy): CarriedTicket {
+  const timeline = old.timeline.map((e, i) => ({ ...e, seq: i + 1 }));
+  const escalating: TicketState['escalating'] = {};
+  for (const [sla, active] of Object.entries(old.escalating) as Array<[keyof TicketState['escalating'], NonNullable<LegacyTicketState['escalating']['acknowledge']>]>) {
+    const { steps } = chainSteps(policy.escalationChain, { startedAt: 0, fromLevel: 0 });
+    const taken = steps.findIndex((s) => s.levelIndex === active.levelIndex && s.repeat === active.repeat) + 1;
+    const run: EscalationRun = {
+      episode: active.episode,
+      key: active.manual ? `m${active.manual.ordinal}` : `b${old.breaches.length}`,
+      // The run's start is whatever puts its next step where the old run had it.
+      startedAt: active.nextAt !== null && taken > 0 ? active.nextAt - steps[taken - 1]!.nextAt : 0,
+      fromLevel: 0,
+      taken: active.nextAt === null ? steps.length : Math.max(taken, 0),
+      ...(active.nextAt === null ? { ended: true } : {}),
+      ...(active.manual ? { manual: { by: active.manual.by, reason: active.manual.reason } } : {}),
+    };
+    escalating[sla] = run;
+  }
   return {
-    ticket,
-    status: 'open',
-    tier: ticket.tier,
-    assignee: null,
-    createdAt: now,
-    acknowledgedAt: null,
-    resolvedAt: null,
-    closedAt: null,
-    resolution: null,
-    handOff: null,
-    satisfaction: null,
-    slaEvents: [{ type: 'created', at: now, tier: ticket.tier }],
-    timeline: [],
-    breaches: [],
-    escalations: [],
-    escalating: {},
-    sent: [],
-    version: 0,
+    model: 2,
+    ticket: {
+      ticket: old.ticket,
+      status: old.status,
+      tier: old.tier,
+      assignee: old.assignee,
+      createdAt: old.createdAt,
+      acknowledgedAt: old.acknowledgedAt,
+      resolvedAt: old.resolvedAt,
+      closedAt: old.closedAt,
+      resolution: old.resolution === null ? null : { id: '', preview: old.resolution.slice(0, 160), length: old.resolution.length },
+      handOff: old.handOff,
+      satisfaction: old.satisfaction,
+      slaEvents: old.slaEvents,
+      timeline,
+      recorded: timeline.length,
+      breaches: old.breaches,
+      escalations: old.escalations,
+      escalationCount: old.escalations.length,
+      escalating,
+      manualRuns: old.escalations.filter((s) => s.manual && s.level === 1 && s.repeat === 1).length,
+      warned: old.sent
+        .filter((k) => k.startsWith('warning:'))
+        .map((k) => `${k.slice('warning:'.length)}:${policy.warningShare}`),
+      messages: 0,
+      version: old.version,
+    },
+    effects: {
+      pending: [],
+      refusals: (old.integrationFailures ?? []).map((f) => ({ at: f.at, step: f.kind, system: f.system, message: f.message })),
+      refusedCount: old.integrationFailures?.length ?? 0,
+    },
+    projection: nothingProjected(),
   };
 }
 
-function slaLabel(sla: SlaName, tier: Tier): string {
-  if (sla === 'acknowledge') return 'acknowledgement';
-  return tier === 3 ? 'hand-off' : 'resolution';
-}
-
-function toProjection(state: TicketState, clocks: TicketSlaClocks, workflowId: string): TicketProjection {
-  const { ticket } = state;
+function toProjection(t: TicketState, clocks: TicketSlaClocks, workflowId: string): TicketProjection {
+  const { ticket } = t;
   return {
     id: ticket.id,
     workflowId,
     externalId: ticket.externalId,
     channel: ticket.channel,
-    tier: state.tier,
+    tier: t.tier,
     priority: ticket.priority,
-    status: state.status,
-    assignee: state.assignee,
+    status: t.status,
+    assignee: t.assignee,
     private: ticket.private,
     subject: ticket.subject,
-    createdAt: state.createdAt,
-    acknowledgedAt: state.acknowledgedAt,
-    resolvedAt: state.resolvedAt,
-    closedAt: state.closedAt,
+    createdAt: t.createdAt,
+    acknowledgedAt: t.acknowledgedAt,
+    resolvedAt: t.resolvedAt,
+    closedAt: t.closedAt,
     acknowledgeDueAt: clocks.acknowledge.dueAt,
     resolutionDueAt: clocks.resolution.dueAt,
-    breached: clocks.acknowledge.breached || clocks.resolution.breached,
-    escalations: state.escalations.length,
-    satisfaction: state.satisfaction,
-    version: state.version,
+    breached: isBreached(clocks),
+    escalations: t.escalationCount,
+    satisfaction: t.satisfaction,
+    version: t.version,
   };
 }
 
-/** The "current details" operators see in the Temporal UI: status and every SLA clock. */
-function describeForOperators(state: TicketState, clocks: TicketSlaClocks, now: number): string {
+/** The "current details" operators see in the Temporal UI: status, every SLA clock, what is stuck. */
+function describeForOperators(t: TicketState, clocks: TicketSlaClocks, carried: CarriedTicket, now: number): string {
   const row = (name: string, c: SlaClockState): string =>
     `| ${name} | ${formatDuration(c.target.withinMs)} ${c.target.clock} | ${
       c.dueAt === null ? (c.paused ? 'paused' : '—') : new Date(c.dueAt).toISOString()
     } | ${c.metAt !== null ? '—' : formatDuration(c.remainingMs)} | ${c.status} |`;
   const lines = [
-    `**${state.status}** · tier ${state.tier} · ${state.ticket.channel} · ${state.ticket.priority} · ` +
-      `assignee: ${state.assignee ?? 'nobody'}`,
+    `**${t.status}** · tier ${t.tier} · ${t.ticket.channel} · ${t.ticket.priority} · assignee: ${t.assignee ?? 'nobody'}`,
     '',
     '| SLA | target | due | remaining | status |',
     '|---|---|---|---|---|',
     row('acknowledgement', clocks.acknowledge),
     row(clocks.resolutionKind === 'handoff' ? 'hand-off' : 'resolution', clocks.resolution),
   ];
-  const lastEscalation = state.escalations[state.escalations.length - 1];
-  if (lastEscalation) {
-    lines.push('', `Escalated ${lastEscalation.sla} to level ${lastEscalation.level} at ${new Date(lastEscalation.at).toISOString()}`);
+  const last = t.escalations[t.escalations.length - 1];
+  if (last) lines.push('', `Escalated ${last.sla} to level ${last.level} at ${new Date(last.at).toISOString()}`);
+  const { pending, refusals, refusedCount } = carried.effects;
+  if (pending.length) lines.push('', `Notifications going out: ${pending.length} (oldest queued ${new Date(pending[0]!.queuedAt).toISOString()})`);
+  if (refusedCount) {
+    lines.push('', `**Notifications refused or given up (not retried): ${refusedCount}**`);
+    for (const f of refusals.slice(-3)) lines.push(`- ${new Date(f.at).toISOString()} ${f.step}: ${f.message}`);
   }
-  const refused = state.integrationFailures ?? [];
-  if (refused.length) {
-    lines.push('', `**Notifications refused (not retried): ${refused.length}**`);
-    for (const f of refused.slice(-3)) lines.push(`- ${new Date(f.at).toISOString()} ${f.kind}: ${f.message}`);
-  }
+  const refused = carried.projection.refused;
+  if (refused) lines.push('', `**Projection refused by PostgreSQL (version ${refused.version}):** ${refused.message}`);
   lines.push('', `_as of ${new Date(now).toISOString()}_`);
   return lines.join('\n');
 }
-

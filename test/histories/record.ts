@@ -34,6 +34,8 @@ import {
   acknowledgeUpdate,
   changeTierUpdate,
   closeUpdate,
+  escalateUpdate,
+  replyUpdate,
   reopenUpdate,
   requesterRepliedSignal,
   resolveUpdate,
@@ -70,6 +72,7 @@ import type { incidentWorkflow } from '../../workflows/incident';
 import type { securityReportWorkflow } from '../../workflows/security-report';
 import type { ticketWorkflow } from '../../workflows/ticket';
 import { eventually } from '../eventually';
+import { messageRef } from '../actions';
 import { createTestDatabase, type TestDatabase } from '../postgres';
 import { bundleWorkflows, timeSkippingEnvironment } from '../temporal';
 
@@ -77,6 +80,12 @@ const M = 60_000;
 const H = 60 * M;
 const D = 24 * H;
 const taskQueue = 'record-history';
+
+/**
+ * The workflow model the stories are recorded with (the `*-state-model` patches): part of every file
+ * name, so a recording never overwrites a history of an earlier model, which must keep replaying.
+ */
+const MODEL = 'state-model';
 
 /** One story per kind: drives a workflow to its end and returns its history. */
 type Recorder = (env: TestWorkflowEnvironment) => Promise<History>;
@@ -103,12 +112,16 @@ async function recordTicket(env: TestWorkflowEnvironment): Promise<History> {
   });
   await env.sleep(5 * H + 1_000); // warning, breach, level 1, level 2
   await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
-  await h.executeUpdate(waitOnRequesterUpdate, { args: [{ by: 'alice', question: 'Which client?' }] });
-  await h.signal(requesterRepliedSignal, { message: 'Version 5', source: 'zendesk' });
+  await h.executeUpdate(replyUpdate, { args: [{ by: 'alice', role: 'agent', message: messageRef('Looking into it.') }] });
+  await h.executeUpdate(waitOnRequesterUpdate, { args: [{ by: 'alice', question: messageRef('Which client?') }] });
+  await h.executeUpdate(replyUpdate, { args: [{ by: 'requester', role: 'requester', message: messageRef('Version 5') }] });
   await h.executeUpdate(changeTierUpdate, { args: [{ by: 'alice', tier: 2, reason: 'root cause needed' }] });
-  await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Upgraded the client.' }] });
+  await h.executeUpdate(escalateUpdate, { args: [{ by: 'lead', reason: 'key account' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Upgraded the client.') }] });
   await h.executeUpdate(reopenUpdate, { args: [{ by: 'requester', reason: 'Broke again' }] });
-  await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: 'Reinstalled.' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Reinstalled.') }] });
+  // Signals last: the test server stops skipping time after one.
+  await h.signal(requesterRepliedSignal, { message: messageRef('Thanks, works now'), source: 'zendesk' });
   await h.executeUpdate(closeUpdate, { args: [{ by: 'alice' }] });
   return finished(h, 'closed');
 }
@@ -225,9 +238,10 @@ async function recordFeatureRequest(env: TestWorkflowEnvironment): Promise<Histo
   await h.executeUpdate(featureTriageUpdate, { args: [{ by: 'alice', enoughInformation: true }] });
   await h.executeUpdate(checkWorkloadUpdate, { args: [{ by: 'alice', validForWorkload: true }] });
   await h.executeUpdate(recordGamePlanUpdate, { args: [{ by: 'bob', gamePlan: 'A theme switch in settings.' }] });
-  const planned = await h.executeUpdate(decideUpdate, {
+  await h.executeUpdate(decideUpdate, {
     args: [{ by: 'bob', technicallyPossible: true, feasible: true, exceedsCapacity: false }],
   });
+  const planned = await state();
   const startsAt = new Date(planned.stageHistory.at(-1)!.enteredAt + 7 * D).toISOString();
   await h.executeUpdate(setMilestoneUpdate, { args: [{ by: 'pm', title: '2027.1', startsAt }] });
   await env.sleep(7 * D + M);
@@ -298,7 +312,7 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<
 
 /** Waits for the workflow to complete in the state the story ends in, so the saved history is whole. */
 async function finished(h: WorkflowHandle, end: string): Promise<History> {
-  const result: { status?: string; stage?: string } = await h.result();
+  const result = (await h.result()) as { status?: string; stage?: string };
   const reached = result.status ?? result.stage;
   if (reached !== end) throw new Error(`${h.workflowId} ended ${reached}, not ${end}`);
   return h.fetchHistory();
@@ -341,7 +355,7 @@ async function main(kinds: string[]): Promise<void> {
   try {
     for (const { kind, story, record } of chosen) {
       const history = await recordOne(bundle, db, record);
-      const file = path.join(__dirname, `${kind}-${story}.json`);
+      const file = path.join(__dirname, `${kind}-${story}-${MODEL}.json`);
       writeFileSync(file, historyToJSON(history) + '\n');
       console.log(`saved ${history.events?.length} events to ${path.relative(process.cwd(), file)}`);
     }

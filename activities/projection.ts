@@ -1,0 +1,74 @@
+// How every projection write reaches PostgreSQL: the item's row and its new timeline entries in one
+// transaction, and PostgreSQL's answer turned into Temporal's terms: a value it can never store is a
+// refusal for good (non-retryable, recorded on the item); anything else (PostgreSQL away) is retried.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool } from 'pg';
+import type { TimelineEntry } from '../domain/timeline';
+
+export const PROJECTION_REFUSED = 'ProjectionRefused';
+
+/**
+ * SQLSTATE classes that retrying cannot fix: 22 data exception (e.g. a NUL in text, a value out of
+ * range), 23 integrity constraint violation, 54 program limit exceeded.
+ */
+const PERMANENT_CLASSES = ['22', '23', '54'];
+
+export interface ProjectionWrite {
+  /** The upsert of the item's row. */
+  sql: string;
+  params: unknown[];
+  workflowId: string;
+  chainId?: string;
+  events?: TimelineEntry[];
+}
+
+export async function writeProjection(pool: Pool, write: ProjectionWrite): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(write.sql, write.params);
+    const events = write.chainId ? (write.events ?? []).filter((e) => e.seq !== undefined) : [];
+    if (events.length > 0) {
+      // One statement for all entries; a retried write finds them there already.
+      await client.query(
+        `INSERT INTO item_events (workflow_id, chain_id, seq, at, event, actor, note, message_id)
+         SELECT $1, $2, e.seq, to_timestamp(e.at / 1000.0), e.event, e.actor, e.note, e.message_id
+           FROM jsonb_to_recordset($3::jsonb) AS e(seq integer, at double precision, event text, actor text, note text, message_id text)
+         ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING`,
+        [
+          write.workflowId,
+          write.chainId,
+          JSON.stringify(events.map((e) => ({ seq: e.seq, at: e.at, event: e.event, actor: e.by ?? null, note: e.note ?? null, message_id: e.messageId ?? null }))),
+        ],
+      );
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw classify(err);
+  } finally {
+    client.release();
+  }
+}
+
+function classify(err: unknown): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && PERMANENT_CLASSES.includes(code.slice(0, 2))) {
+    return ApplicationFailure.nonRetryable(
+      `PostgreSQL refused the projection (${code}): ${(err as Error).message}`,
+      PROJECTION_REFUSED,
+    );
+  }
+  return err;
+}
+
+/**
+ * The upsert guard every projection shares: within one workflow chain a newer version wins; a new chain
+ * (a workflow id reused after the namespace's retention) replaces the old chain's row; a write without
+ * a chain (from a run of the first model) never replaces a chained row.
+ */
+export function newerThan(table: string): string {
+  return `(${table}.chain_id IS NOT DISTINCT FROM EXCLUDED.chain_id AND ${table}.version < EXCLUDED.version)
+       OR (EXCLUDED.chain_id IS NOT NULL AND ${table}.chain_id IS DISTINCT FROM EXCLUDED.chain_id
+           AND ${table}.created_at <= EXCLUDED.created_at)`;
+}

@@ -1,0 +1,71 @@
+// The conversation's message bodies, stored once: the API (or a webhook) writes a body before it tells
+// the workflow, which keeps only the id and a preview; the notifier reads the body to send it.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { characterCount, preview } from '../domain/text-rules';
+import type { MessageRef } from '../domain/ticket';
+
+export interface NewMessage {
+  workflowId: string;
+  /** Who wrote it: an agent's handle, `requester`, `requester via zendesk`. */
+  author: string;
+  role: 'agent' | 'requester';
+  body: string;
+  /**
+   * Names the message for a retried request (an Idempotency-Key, a webhook's delivery or comment id):
+   * the same key stores the same message once. Without one, a fresh id.
+   */
+  key?: string;
+}
+
+export function messageIdFor(workflowId: string, key: string | undefined): string {
+  if (!key) return `msg-${randomUUID()}`;
+  return `msg-${createHash('sha256').update(`${workflowId}\0${key}`).digest('hex').slice(0, 32)}`;
+}
+
+/** Stores the body (once per id) and answers the reference the workflow keeps. */
+export async function storeMessage(pool: Pool, m: NewMessage): Promise<MessageRef> {
+  const id = messageIdFor(m.workflowId, m.key);
+  await pool.query(
+    `INSERT INTO messages (id, workflow_id, author, role, body) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO NOTHING`,
+    [id, m.workflowId, m.author, m.role, m.body],
+  );
+  return { id, preview: preview(m.body), length: characterCount(m.body) };
+}
+
+/** A message its workflow never took (the action was refused): nothing half-created stays behind. */
+export async function discardMessage(pool: Pool, id: string): Promise<void> {
+  await pool.query('DELETE FROM messages WHERE id = $1', [id]);
+}
+
+export async function messageBody(pool: Pool, id: string): Promise<string | null> {
+  const { rows } = await pool.query<{ body: string }>('SELECT body FROM messages WHERE id = $1', [id]);
+  return rows[0]?.body ?? null;
+}
+
+export interface StoredMessage {
+  id: string;
+  author: string;
+  role: string;
+  body: string;
+  createdAt: Date;
+}
+
+/**
+ * One page of a workflow's messages since `since` (the item's creation: a workflow id reused after the
+ * namespace's retention does not show the earlier item's messages), oldest first.
+ */
+export async function messagesOf(
+  pool: Pool,
+  workflowId: string,
+  since: Date,
+  page: { limit: number; offset: number },
+): Promise<StoredMessage[]> {
+  const { rows } = await pool.query<StoredMessage>(
+    `SELECT id, author, role, body, created_at AS "createdAt" FROM messages
+      WHERE workflow_id = $1 AND created_at >= $2 ORDER BY created_at, id LIMIT $3 OFFSET $4`,
+    [workflowId, since, page.limit, page.offset],
+  );
+  return rows;
+}
