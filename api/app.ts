@@ -3,7 +3,7 @@ import express from 'express';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Policy } from '../domain/policy';
-import { errorHandler } from './errors';
+import { errorHandler, undecodablePath } from './errors';
 import { incidentRoutes } from './incident';
 import { securityReportRoutes } from './security-report';
 import { ticketRoutes } from './ticket';
@@ -22,6 +22,12 @@ export interface ApiDeps {
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // A path that is not valid percent-encoding is the caller's mistake (400 naming the segment), never 500.
+  app.use((req, _res, next) => {
+    const bad = undecodablePath(req.path);
+    if (bad) throw bad;
+    next();
+  });
   // Webhooks first: their signatures are checked on the raw bytes, before express.json() parses them.
   app.use('/webhooks', webhookRoutes(deps));
   app.use(express.json({ limit: '1mb' }));

@@ -17,30 +17,41 @@ import {
 import { DESK_CRISIS, DESK_KIND, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '../domain/search-attributes';
 import type { incidentWorkflow } from '../workflows/incident';
 import type { ApiDeps } from './app';
-import { HttpError, invalidInput } from './errors';
-import { actionRequest, idForExternalId, itemLinks, pageQuery, projectionPage, runAction, startOnce, workflowStateRoute } from './workflow-routes';
-
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+import { HttpError } from './errors';
+import { itemIdFrom, optionalText, parseBody, parseQuery, text } from './input';
+import {
+  actionRequest,
+  compactAnswer,
+  idForExternalId,
+  idempotencyKeyOf,
+  itemLinks,
+  pageQuery,
+  projectionPage,
+  runAction,
+  startOnce,
+  timelineOf,
+  workflowStateRoute,
+} from './workflow-routes';
 
 function intakeSchema() {
   return z.strictObject({
-    externalId: text(200).optional(),
-    title: text(500),
-    description: z.string().max(50_000).default(''),
+    externalId: optionalText('id'),
+    title: text('title'),
+    description: text('message', { allowEmpty: true }).default(''),
     severity: z.enum(INCIDENT_SEVERITIES).default('critical'),
-    customerTicketId: text(200).optional(),
+    customerTicketId: optionalText('id'),
     // A private emergency's title and description stay out of pages, chat, the tracker and the UI.
     private: z.boolean().default(false),
   });
 }
 
 function actionSchemas() {
-  const by = text(200);
+  const by = text('name');
   return {
     acknowledge: z.strictObject({ by }),
-    'add-responder': z.strictObject({ by, responder: text(200) }),
-    'declare-crisis': z.strictObject({ by, reason: text(2_000) }),
-    resolve: z.strictObject({ by, resolution: text(50_000) }),
+    'add-responder': z.strictObject({ by, responder: text('name') }),
+    'declare-crisis': z.strictObject({ by, reason: text('reason') }),
+    resolve: z.strictObject({ by, resolution: text('message') }),
     'close-follow-up': z.strictObject({ by }),
   } satisfies Record<IncidentAction, z.ZodType>;
 }
@@ -52,6 +63,11 @@ function listQuerySchema() {
     crisis: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     ...pageQuery(),
   });
+}
+
+/** Everything the incident routes accept (the fuzz test walks them). */
+export function incidentInputs() {
+  return { intake: intakeSchema(), actions: actionSchemas(), listQuery: listQuerySchema() };
 }
 
 /** The same external id always names the same incident. */
@@ -87,16 +103,12 @@ export async function startIncident(
 export function incidentRoutes(deps: ApiDeps): Router {
   const { client, pool } = deps;
   const router = Router();
-  const intake = intakeSchema();
-  const actions = actionSchemas();
-  const listQuery = listQuerySchema();
+  const { intake, actions, listQuery } = incidentInputs();
 
   const links = itemLinks('/incidents', INCIDENT_ACTIONS, incidentWorkflowId, deps);
 
   router.post('/', async (req, res) => {
-    const parsed = intake.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, 'incident');
-    const body = parsed.data;
+    const body = parseBody(intake, req.body, 'incident');
     const incident: IncidentIntake = {
       id: incidentIdFor(body.externalId),
       externalId: body.externalId ?? null,
@@ -115,9 +127,7 @@ export function incidentRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/', async (req, res) => {
-    const parsed = listQuery.safeParse(req.query);
-    if (!parsed.success) throw invalidInput(parsed.error, 'filter');
-    const q = parsed.data;
+    const q = parseQuery(listQuery, req.query, 'filter');
     // Newest first: the latest emergency is the one on fire.
     const rows = await projectionPage(
       pool,
@@ -131,20 +141,31 @@ export function incidentRoutes(deps: ApiDeps): Router {
 
   router.get('/:id', workflowStateRoute(client, incidentWorkflowId, incidentStateQuery, notFound));
 
+  router.get('/:id/timeline', async (req, res) => {
+    const id = itemIdFrom(req.params.id);
+    const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
+    const timeline = await timelineOf(pool, 'incidents', id, page);
+    if (!timeline) throw notFound(id);
+    res.json({ id, timeline, ...page });
+  });
+
   router.post('/:id/:action', async (req, res) => {
     const { id, action, input } = actionRequest(req, INCIDENT_ACTIONS, actions);
+    const key = idempotencyKeyOf(req);
     // Each action's schema matches its update's argument; the map keeps that pairing in one place.
     const update = INCIDENT_ACTIONS[action] as (typeof INCIDENT_ACTIONS)['resolve'];
-    const answer = await runAction(client.workflow.getHandle(incidentWorkflowId(id)), update, input as { by: string; resolution: string }, {
-      notFound: () => notFound(id),
-      finished: () => 'the incident is closed',
-    });
-    if ('alreadyAcknowledged' in answer && answer.alreadyAcknowledged) {
-      // Not a conflict: the paging service (or another agent) was first; say who.
-      res.json({ ...answer, note: `already acknowledged by ${answer.acknowledgedBy} via ${answer.acknowledgedVia}` });
-      return;
-    }
-    res.json(answer);
+    const answer = compactAnswer(
+      await runAction(
+        client.workflow.getHandle(incidentWorkflowId(id)),
+        update,
+        input as { by: string; resolution: string },
+        { notFound: () => notFound(id), finished: () => 'the incident is closed' },
+        key ? `${action}:${key}` : undefined,
+      ),
+    );
+    // Not a conflict when the paging service (or another agent) acknowledged first: say who.
+    const note = answer.alreadyAcknowledged ? { note: `already acknowledged by ${answer.acknowledgedBy} via ${answer.acknowledgedVia}` } : {};
+    res.json({ ...answer, ...note, links: links(id) });
   });
 
   return router;

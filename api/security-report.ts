@@ -15,28 +15,39 @@ import {
 } from '../domain/security-report';
 import type { securityReportWorkflow } from '../workflows/security-report';
 import type { ApiDeps } from './app';
-import { HttpError, invalidInput } from './errors';
-import { actionRequest, idForExternalId, itemLinks, pageQuery, projectionPage, runAction, startOnce, workflowStateRoute } from './workflow-routes';
-
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+import { HttpError } from './errors';
+import { itemIdFrom, link, optionalText, parseBody, parseQuery, text } from './input';
+import {
+  actionRequest,
+  compactAnswer,
+  idForExternalId,
+  idempotencyKeyOf,
+  itemLinks,
+  pageQuery,
+  projectionPage,
+  runAction,
+  startOnce,
+  timelineOf,
+  workflowStateRoute,
+} from './workflow-routes';
 
 function intakeSchema() {
   return z.strictObject({
-    externalId: text(200).optional(),
-    title: text(500),
-    description: z.string().max(50_000).default(''),
+    externalId: optionalText('id'),
+    title: text('title'),
+    description: text('message', { allowEmpty: true }).default(''),
     severity: z.enum(SECURITY_SEVERITIES).default('medium'),
-    reporter: text(200),
+    reporter: text('name'),
   });
 }
 
 function actionSchemas() {
-  const by = text(200);
+  const by = text('name');
   return {
-    respond: z.strictObject({ by, message: text(50_000) }),
+    respond: z.strictObject({ by, message: text('message') }),
     'request-disclosure': z.strictObject({ by }),
     'mark-scrubbed': z.strictObject({ by }),
-    'link-fix': z.strictObject({ by, url: z.url() }),
+    'link-fix': z.strictObject({ by, url: link() }),
     'accept-disclosure': z.strictObject({ by }),
     close: z.strictObject({ by }),
   } satisfies Record<SecurityReportAction, z.ZodType>;
@@ -50,22 +61,23 @@ function listQuerySchema() {
   });
 }
 
+/** Everything the security-report routes accept (the fuzz test walks them). */
+export function securityReportInputs() {
+  return { intake: intakeSchema(), actions: actionSchemas(), listQuery: listQuerySchema() };
+}
+
 export function securityReportIdFor(externalId: string | undefined): string {
   return idForExternalId('sr', 'security', externalId);
 }
 
 export function securityReportRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
   const router = Router();
-  const intake = intakeSchema();
-  const actions = actionSchemas();
-  const listQuery = listQuerySchema();
+  const { intake, actions, listQuery } = securityReportInputs();
 
   const links = itemLinks('/security-reports', SECURITY_REPORT_ACTIONS, securityReportWorkflowId, { client, temporalUiUrl });
 
   router.post('/', async (req, res) => {
-    const parsed = intake.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, 'security report');
-    const body = parsed.data;
+    const body = parseBody(intake, req.body, 'security report');
     const report: SecurityReportIntake = {
       id: securityReportIdFor(body.externalId),
       externalId: body.externalId ?? null,
@@ -96,24 +108,33 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
   });
 
   router.get('/', async (req, res) => {
-    const parsed = listQuery.safeParse(req.query);
-    if (!parsed.success) throw invalidInput(parsed.error, 'filter');
-    const q = parsed.data;
+    const q = parseQuery(listQuery, req.query, 'filter');
     const rows = await projectionPage(pool, 'security_reports', { status: q.status, breached: q.breached }, 'created_at, id', q);
     res.json({ securityReports: rows.map(projectionRow), limit: q.limit, offset: q.offset });
   });
 
   router.get('/:id', workflowStateRoute(client, securityReportWorkflowId, securityReportStateQuery, notFound));
 
+  router.get('/:id/timeline', async (req, res) => {
+    const id = itemIdFrom(req.params.id);
+    const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
+    const timeline = await timelineOf(pool, 'security_reports', id, page);
+    if (!timeline) throw notFound(id);
+    res.json({ id, timeline, ...page });
+  });
+
   router.post('/:id/:action', async (req, res) => {
     const { id, action, input } = actionRequest(req, SECURITY_REPORT_ACTIONS, actions);
+    const key = idempotencyKeyOf(req);
     const update = SECURITY_REPORT_ACTIONS[action] as (typeof SECURITY_REPORT_ACTIONS)['link-fix'];
-    res.json(
-      await runAction(client.workflow.getHandle(securityReportWorkflowId(id)), update, input as { by: string; url: string }, {
-        notFound: () => notFound(id),
-        finished: () => 'the report is already published or closed',
-      }),
+    const answer = await runAction(
+      client.workflow.getHandle(securityReportWorkflowId(id)),
+      update,
+      input as { by: string; url: string },
+      { notFound: () => notFound(id), finished: () => 'the report is already published or closed' },
+      key ? `${action}:${key}` : undefined,
     );
+    res.json({ ...compactAnswer(answer), links: links(id) });
   });
 
   return router;

@@ -13,47 +13,63 @@ import {
   DESK_TIER,
 } from '../domain/search-attributes';
 import {
+  MESSAGE_FIELDS,
   PRIORITIES,
   TICKET_ACTIONS,
   TICKET_STATUSES,
   takeUpdate,
   ticketStateQuery,
   ticketWorkflowId,
+  type MessageRef,
   type TicketAction,
+  type TicketActionResult,
   type TicketIntake,
   type TicketView,
 } from '../domain/ticket';
-import type { UpdateDefinition } from '@temporalio/common';
+import type { Pool } from 'pg';
+import { discardMessage, messagesOf, storeMessage } from '../db/messages';
 import type { ticketWorkflow } from '../workflows/ticket';
 import type { ApiDeps } from './app';
-import { HttpError, invalidInput } from './errors';
+import { HttpError } from './errors';
 import { startIncident } from './incident';
-import { actionRequest, idForExternalId, itemLinks, pageQuery, projectionPage, runAction, startOnce, workflowStateRoute } from './workflow-routes';
+import { email, itemIdFrom, optionalText, parseBody, parseQuery, text } from './input';
+import {
+  actionRequest,
+  compactAnswer,
+  idForExternalId,
+  idempotencyKeyOf,
+  itemLinks,
+  pageQuery,
+  projectionPage,
+  runAction,
+  startOnce,
+  timelineOf,
+  workflowStateRoute,
+} from './workflow-routes';
 
 const tier = z.union([z.literal(1), z.literal(2), z.literal(3)], { error: 'tier must be 1, 2 or 3' });
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
 function intakeSchema() {
   return z.strictObject({
-    externalId: text(200).optional(),
+    externalId: optionalText('id'),
     channel: z.enum(CHANNELS).default('helpdesk'),
     tier: tier.default(1),
     priority: z.enum(PRIORITIES).default('normal'),
-    subject: text(500),
-    description: z.string().max(50_000).default(''),
+    subject: text('subject'),
+    description: text('message', { allowEmpty: true }).default(''),
     requester: z
       .strictObject({
-        name: text(200).optional(),
-        email: z.email().optional(),
-        handle: text(200).optional(),
+        name: optionalText('name'),
+        email: email().optional(),
+        handle: optionalText('name'),
       })
       .default({}),
     private: z.boolean().default(false),
     // Where answers to the requester go back to: the Zendesk ticket or the Slack conversation.
     origin: z
       .discriminatedUnion('system', [
-        z.strictObject({ system: z.literal('zendesk'), ticketId: text(100) }),
-        z.strictObject({ system: z.literal('slack'), channel: text(100), threadTs: text(100).optional(), user: text(100) }),
+        z.strictObject({ system: z.literal('zendesk'), ticketId: text('id') }),
+        z.strictObject({ system: z.literal('slack'), channel: text('id'), threadTs: optionalText('id'), user: text('id') }),
       ])
       .optional(),
   });
@@ -61,23 +77,23 @@ function intakeSchema() {
 
 /** The body each action takes; `by` is the acting agent's handle (or "requester"). */
 function actionSchemas() {
-  const by = text(200);
+  const by = text('name');
   return {
     acknowledge: z.strictObject({ by }),
-    reply: z.strictObject({ by, role: z.enum(['agent', 'requester']).default('agent'), message: text(50_000) }),
-    assign: z.strictObject({ by, assignee: text(200) }),
-    'change-tier': z.strictObject({ by, tier, reason: text(2_000) }),
-    'wait-on-requester': z.strictObject({ by, question: text(50_000) }),
-    'hand-off': z.strictObject({ by, team: text(200), reason: text(2_000) }),
-    resolve: z.strictObject({ by, resolution: text(50_000) }),
-    reopen: z.strictObject({ by, reason: text(2_000) }),
+    reply: z.strictObject({ by, role: z.enum(['agent', 'requester']).default('agent'), message: text('message') }),
+    assign: z.strictObject({ by, assignee: text('name') }),
+    'change-tier': z.strictObject({ by, tier, reason: text('reason') }),
+    'wait-on-requester': z.strictObject({ by, question: text('message') }),
+    'hand-off': z.strictObject({ by, team: text('name'), reason: text('reason') }),
+    resolve: z.strictObject({ by, resolution: text('message') }),
+    reopen: z.strictObject({ by, reason: text('reason') }),
     close: z.strictObject({ by }),
     satisfaction: z.strictObject({
       resolved: z.boolean(),
       score: z.number().int().min(1).max(5),
-      comment: z.string().max(5_000).optional(),
+      comment: optionalText('comment'),
     }),
-    escalate: z.strictObject({ by, reason: text(2_000) }),
+    escalate: z.strictObject({ by, reason: text('reason') }),
   } satisfies Record<TicketAction, z.ZodType>;
 }
 
@@ -88,9 +104,19 @@ function listQuerySchema() {
     tier: z.coerce.number().pipe(tier).optional(),
     channel: z.enum(CHANNELS).optional(),
     breached: bool.optional(),
-    assignee: text(200).optional(),
+    assignee: optionalText('name'),
     ...pageQuery(),
   });
+}
+
+/** Everything the ticket routes accept, one schema per body and query (the fuzz test walks them). */
+export function ticketInputs() {
+  return {
+    intake: intakeSchema(),
+    actions: actionSchemas(),
+    listQuery: listQuerySchema(),
+    next: z.strictObject({ agent: text('name') }),
+  };
 }
 
 /** The same external id on the same channel always names the same ticket. */
@@ -98,9 +124,8 @@ export function ticketIdFor(channel: string, externalId: string | undefined): st
   return idForExternalId('tk', channel, externalId);
 }
 
-/** The argument of the update behind an action. */
-export type ActionInput<A extends TicketAction> =
-  (typeof TICKET_ACTIONS)[A] extends UpdateDefinition<TicketView, [infer Input]> ? Input : never;
+/** What a caller sends for an action: the HTTP body, with a message's body as text. */
+export type ActionBody<A extends TicketAction> = z.output<ReturnType<typeof actionSchemas>[A]>;
 
 /** What a caller (the API, a webhook) knows about a new ticket; the id follows from it. */
 export type NewTicket = Omit<TicketIntake, 'id' | 'externalId'> & { externalId?: string | null };
@@ -150,21 +175,58 @@ export async function fileTicket(
 }
 
 /**
- * Runs one agent's action on a ticket (a workflow update) and answers with the new state, or throws
- * an HttpError a person can act on: 404 unknown ticket, 409 not allowed now, 400 invalid.
+ * Runs one agent's action on a ticket (a workflow update) and answers what changed, or throws an
+ * HttpError a person can act on: 404 unknown ticket, 409 not allowed now, 400 invalid. A message's
+ * body (a reply, a question, a resolution) is stored first; the workflow gets its reference, and a
+ * refused action leaves no message behind. With an idempotency key a retried request has one effect.
  */
 export async function actOnTicket<A extends TicketAction>(
-  client: ApiDeps['client'],
+  { client, pool }: Pick<ApiDeps, 'client' | 'pool'>,
   id: string,
   action: A,
-  input: ActionInput<A>,
-): Promise<TicketView> {
+  body: ActionBody<A>,
+  idempotencyKey?: string,
+): Promise<TicketActionResult> {
+  const workflowId = ticketWorkflowId(id);
+  const field = Object.hasOwn(MESSAGE_FIELDS, action) ? MESSAGE_FIELDS[action as keyof typeof MESSAGE_FIELDS] : undefined;
+  let input: Record<string, unknown> = body as Record<string, unknown>;
+  let stored: MessageRef | undefined;
+  if (field) {
+    const by = String(input.by);
+    const role = input.role === 'requester' ? 'requester' : 'agent';
+    stored = await storeMessage(pool, {
+      workflowId,
+      author: by,
+      role,
+      body: String(input[field]),
+      ...(idempotencyKey ? { key: `${action}:${idempotencyKey}` } : {}),
+    });
+    input = { ...input, [field]: stored };
+  }
   // Each action's schema matches its update's argument; the map keeps that pairing in one place.
   const update = TICKET_ACTIONS[action] as (typeof TICKET_ACTIONS)['acknowledge'];
-  return runAction(client.workflow.getHandle(ticketWorkflowId(id)), update, input as { by: string }, {
-    notFound: () => notFound(id),
-    finished: (status) => `the ticket is ${status === 'COMPLETED' ? 'closed' : status.toLowerCase()}; file a new ticket`,
-  });
+  try {
+    const answer = await runAction(
+      client.workflow.getHandle(workflowId),
+      update,
+      input as { by: string },
+      {
+        notFound: () => notFound(id),
+        finished: (status) => `the ticket is ${status === 'COMPLETED' ? 'closed' : status.toLowerCase()}; file a new ticket`,
+      },
+      idempotencyKey ? `${action}:${idempotencyKey}` : undefined,
+    );
+    return compactAnswer(answer) as unknown as TicketActionResult;
+  } catch (err) {
+    // Refused (or no such ticket): the message was never the ticket's. Anything else may have landed.
+    if (stored && err instanceof HttpError && err.status < 500) await discardMessage(pool, stored.id).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Stores a requester's message that came through the helpdesk or chat, keyed by the sender's own id. */
+export function storeRequesterMessage(pool: Pool, ticketId: string, body: string, key: string, source: string): Promise<MessageRef> {
+  return storeMessage(pool, { workflowId: ticketWorkflowId(ticketId), author: `requester via ${source}`, role: 'requester', body, key });
 }
 
 /** The incident of an emergency ticket: its id follows from the ticket's, so a retry finds the same one. */
@@ -187,33 +249,28 @@ async function raiseIncidentFor(ticketId: string, ticket: NewTicket, deps: Intak
 
 export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
   const router = Router();
-  const intake = intakeSchema();
-  const actions = actionSchemas();
-  const listQuery = listQuerySchema();
+  const { intake, actions, listQuery, next } = ticketInputs();
 
   const links = itemLinks('/tickets', TICKET_ACTIONS, ticketWorkflowId, { client, temporalUiUrl });
 
   router.post('/', async (req, res) => {
-    const parsed = intake.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, 'ticket');
+    const ticket = parseBody(intake, req.body, 'ticket');
     // An emergency files a ticket and raises an incident: only an external id lets a retry after a
     // failure in between meet the same ticket and the same incident, instead of filing a second ticket.
-    if (parsed.data.channel === 'emergency' && !parsed.data.externalId) {
+    if (ticket.channel === 'emergency' && !ticket.externalId) {
       const message = 'an emergency must be retry-safe: send the externalId your system knows it by';
       throw new HttpError(400, `invalid ticket: externalId: ${message}`, [{ field: 'externalId', message }]);
     }
-    const { id, workflowId, created } = await fileTicket({ client, policy, taskQueue }, parsed.data);
+    const { id, workflowId, created } = await fileTicket({ client, policy, taskQueue }, ticket);
     // An emergency ticket also raises an incident (paging the on-call); starting it again is a no-op.
     const incident =
-      parsed.data.channel === 'emergency' ? await raiseIncidentFor(id, parsed.data, { client, policy, taskQueue }) : undefined;
+      ticket.channel === 'emergency' ? await raiseIncidentFor(id, ticket, { client, policy, taskQueue }) : undefined;
     if (created) res.status(201).location(`/tickets/${id}`);
     res.json({ id, workflowId, created, links: links(id), ...(incident ? { incident } : {}) });
   });
 
   router.get('/', async (req, res) => {
-    const parsed = listQuery.safeParse(req.query);
-    if (!parsed.success) throw invalidInput(parsed.error, 'filter');
-    const q = parsed.data;
+    const q = parseQuery(listQuery, req.query, 'filter');
     const filters = {
       status: q.status,
       tier: q.tier,
@@ -227,25 +284,40 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
   });
 
   router.post('/next', async (req, res) => {
-    const parsed = nextSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, 'next-ticket request');
-    const ticket = await takeNextTicket(client, pool, parsed.data.agent);
-    res.json(ticket ? { ticket } : { ticket: null, message: `no open ticket for ${parsed.data.agent} or unassigned` });
+    const { agent } = parseBody(next, req.body, 'next-ticket request');
+    const ticket = await takeNextTicket(client, pool, agent);
+    res.json(ticket ? { ticket } : { ticket: null, message: `no open ticket for ${agent} or unassigned` });
   });
 
   router.get('/:id', workflowStateRoute(client, ticketWorkflowId, ticketStateQuery, notFound));
 
+  // The whole timeline (the workflow keeps the latest entries) and the conversation's message bodies.
+  router.get('/:id/timeline', async (req, res) => {
+    const id = itemIdFrom(req.params.id);
+    const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
+    const timeline = await timelineOf(pool, 'tickets', id, page);
+    if (!timeline) throw notFound(id);
+    res.json({ id, timeline, ...page });
+  });
+  router.get('/:id/messages', async (req, res) => {
+    const id = itemIdFrom(req.params.id);
+    const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
+    const { rows } = await pool.query<{ created_at: Date }>('SELECT created_at FROM tickets WHERE id = $1', [id]);
+    if (!rows[0]) throw notFound(id);
+    const messages = await messagesOf(pool, ticketWorkflowId(id), rows[0].created_at, page);
+    res.json({ id, messages: messages.map((m) => ({ ...m, createdAt: m.createdAt.toISOString() })), ...page });
+  });
+
   router.post('/:id/:action', async (req, res) => {
     const { id, action, input } = actionRequest(req, TICKET_ACTIONS, actions);
-    res.json(await actOnTicket(client, id, action, input as ActionInput<TicketAction>));
+    const answer = await actOnTicket({ client, pool }, id, action, input as ActionBody<TicketAction>, idempotencyKeyOf(req));
+    res.json({ ...answer, links: links(id) });
   });
 
   return router;
 }
 
 const notFound = (id: string) => new HttpError(404, `no ticket "${id}"; check the id returned by POST /tickets`);
-
-const nextSchema = z.strictObject({ agent: text(200) });
 
 /** How many unassigned tickets to try when others take the oldest ones at the same moment. */
 const TAKE_ATTEMPTS = 10;
@@ -265,10 +337,10 @@ async function takeNextTicket(client: ApiDeps['client'], pool: ApiDeps['pool'], 
   );
   for (const { id } of rows) {
     try {
-      return await runAction(client.workflow.getHandle(ticketWorkflowId(id)), takeUpdate, { agent }, {
-        notFound: () => notFound(id),
-        finished: () => 'closed',
-      });
+      const handle = client.workflow.getHandle(ticketWorkflowId(id));
+      await runAction(handle, takeUpdate, { agent }, { notFound: () => notFound(id), finished: () => 'closed' });
+      // The agent gets the whole ticket to work on (an action itself answers small).
+      return (await handle.query(ticketStateQuery)) as TicketView;
     } catch (err) {
       // Taken, resolved or closed meanwhile, or a stale row whose workflow is gone: try the next one.
       if (err instanceof HttpError && (err.status === 409 || err.status === 404)) continue;

@@ -18,10 +18,21 @@ import {
   type WorkItemKind,
 } from '../domain/work-item';
 import type { ApiDeps } from './app';
-import { HttpError, invalidInput } from './errors';
-import { actionRequest, idForExternalId, itemLinks, pageQuery, projectionPage, runAction, startOnce, workflowStateRoute } from './workflow-routes';
-
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+import { HttpError } from './errors';
+import { email, itemIdFrom, optionalText, parseBody, parseQuery, text } from './input';
+import {
+  actionRequest,
+  compactAnswer,
+  idForExternalId,
+  idempotencyKeyOf,
+  itemLinks,
+  pageQuery,
+  projectionPage,
+  runAction,
+  startOnce,
+  timelineOf,
+  workflowStateRoute,
+} from './workflow-routes';
 
 const KINDS = {
   'feature-request': { path: '/feature-requests', noun: 'feature request', idPrefix: 'fr', workflowType: 'featureRequestWorkflow' },
@@ -35,22 +46,22 @@ const ACTIONS_OF: Record<WorkItemKind, Record<string, (typeof FEATURE_ACTIONS)[k
 
 function intakeSchema() {
   return z.strictObject({
-    externalId: text(200).optional(),
-    title: text(500),
-    description: z.string().max(50_000).default(''),
+    externalId: optionalText('id'),
+    title: text('title'),
+    description: text('message', { allowEmpty: true }).default(''),
     requester: z
-      .strictObject({ name: text(200).optional(), email: z.email().optional(), handle: text(200).optional() })
+      .strictObject({ name: optionalText('name'), email: email().optional(), handle: optionalText('name') })
       .default({}),
   });
 }
 
 /** The body of every action; the workflow's validators check what depends on the state. */
 function actionSchemas(kind: WorkItemKind): Record<string, z.ZodType> {
-  const by = text(200);
-  const note = text(5_000).optional();
-  const reason = text(5_000);
+  const by = text('name');
+  const note = optionalText('note');
+  const reason = text('reason');
   const shared = {
-    'record-game-plan': z.strictObject({ by, gamePlan: text(50_000), ...(kind === 'bug-report' ? { labels: z.array(text(200)).max(20).optional() } : {}) }),
+    'record-game-plan': z.strictObject({ by, gamePlan: text('message'), ...(kind === 'bug-report' ? { labels: z.array(text('label')).max(20).optional() } : {}) }),
     'start-development': z.strictObject({ by, note }),
     'submit-for-validation': z.strictObject({ by, note }),
     'request-changes': z.strictObject({ by, reason }),
@@ -68,11 +79,11 @@ function actionSchemas(kind: WorkItemKind): Record<string, z.ZodType> {
   }
   return {
     ...shared,
-    triage: z.strictObject({ by, enoughInformation: z.boolean(), question: text(50_000).optional() }),
-    'provide-information': z.strictObject({ by, information: text(50_000) }),
+    triage: z.strictObject({ by, enoughInformation: z.boolean(), question: optionalText('message') }),
+    'provide-information': z.strictObject({ by, information: text('message') }),
     'check-workload': z.strictObject({ by, validForWorkload: z.boolean(), reason: reason.optional() }),
     decide: z.strictObject({ by, technicallyPossible: z.boolean(), feasible: z.boolean(), exceedsCapacity: z.boolean(), note }),
-    'set-milestone': z.strictObject({ by, title: text(200), startsAt: z.iso.datetime({ offset: true }) }),
+    'set-milestone': z.strictObject({ by, title: text('title'), startsAt: z.iso.datetime({ offset: true }) }),
     accept: z.strictObject({ by }),
   };
 }
@@ -85,6 +96,11 @@ function listQuerySchema(kind: WorkItemKind) {
   });
 }
 
+/** Everything a feature request's (or bug report's) routes accept (the fuzz test walks them). */
+export function workItemInputs(kind: WorkItemKind) {
+  return { intake: intakeSchema(), actions: actionSchemas(kind), listQuery: listQuerySchema(kind) };
+}
+
 /** The same external id always names the same feature request (or bug report). */
 export function workItemIdFor(kind: WorkItemKind, externalId: string | undefined): string {
   return idForExternalId(KINDS[kind].idPrefix, kind, externalId);
@@ -93,17 +109,13 @@ export function workItemIdFor(kind: WorkItemKind, externalId: string | undefined
 export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
   const router = Router();
   const { path, noun, workflowType } = KINDS[kind];
-  const intake = intakeSchema();
-  const actions = actionSchemas(kind);
-  const listQuery = listQuerySchema(kind);
+  const { intake, actions, listQuery } = workItemInputs(kind);
   const notFound = (id: string) => new HttpError(404, `no ${noun} "${id}"; check the id returned by POST ${path}`);
 
   const links = itemLinks(path, ACTIONS_OF[kind], (id) => workItemWorkflowId(kind, id), { client, temporalUiUrl });
 
   router.post('/', async (req, res) => {
-    const parsed = intake.safeParse(req.body ?? {});
-    if (!parsed.success) throw invalidInput(parsed.error, noun);
-    const body = parsed.data;
+    const body = parseBody(intake, req.body, noun);
     const item: WorkItemIntake = {
       id: workItemIdFor(kind, body.externalId),
       kind,
@@ -133,9 +145,7 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
   });
 
   router.get('/', async (req, res) => {
-    const parsed = listQuery.safeParse(req.query);
-    if (!parsed.success) throw invalidInput(parsed.error, 'filter');
-    const q = parsed.data;
+    const q = parseQuery(listQuery, req.query, 'filter');
     // Feature requests and bug reports share one projection table: the kind is always a filter.
     const filters = { kind, stage: q.stage, hold: q.hold === 'none' ? null : q.hold };
     const rows = await projectionPage(pool, 'work_items', filters, 'created_at, id', q);
@@ -152,16 +162,30 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
       (unknown, known) => `unknown action "${unknown}"; a ${noun} takes ${known}`,
     );
     const handle = client.workflow.getHandle(workItemWorkflowId(kind, id));
-    res.json(
-      await runAction(handle, ACTIONS_OF[kind][action]!, input as never, {
+    const key = idempotencyKeyOf(req);
+    const answer = await runAction(
+      handle,
+      ACTIONS_OF[kind][action]!,
+      input as never,
+      {
         notFound: () => notFound(id),
         // A completed item ended in a stage (done, rejected…): say which.
         finished: async (status) =>
           status === 'COMPLETED'
             ? `the ${noun} is ${(await handle.query(workItemStateQuery)).stage}; nothing more can happen to it`
             : `the ${noun}'s workflow is ${status.toLowerCase()}`,
-      }),
+      },
+      key ? `${action}:${key}` : undefined,
     );
+    res.json({ ...compactAnswer(answer), links: links(id) });
+  });
+
+  router.get('/:id/timeline', async (req, res) => {
+    const id = itemIdFrom(req.params.id);
+    const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
+    const timeline = await timelineOf(pool, 'work_items', id, page);
+    if (!timeline) throw notFound(id);
+    res.json({ id, timeline, ...page });
   });
 
   return router;

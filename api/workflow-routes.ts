@@ -16,7 +16,9 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
 import type { ApiDeps } from './app';
-import { HttpError, invalidInput } from './errors';
+import { HttpError } from './errors';
+import { itemIdFrom, parseBody } from './input';
+import { idProblem } from '../domain/text-rules';
 
 /** The same external id in the same scope always names the same item; without one, a fresh id. */
 export function idForExternalId(prefix: string, scope: string, externalId: string | undefined): string {
@@ -61,8 +63,9 @@ export async function startOnce<W extends Workflow>(
 }
 
 /**
- * Reads POST /:id/:action: 404 for an action the workflow does not take (`updates` is its actions map),
- * 400 listing every invalid field of the body (checked against that action's schema).
+ * Reads POST /:id/:action: 400 naming `id` for an id that cannot be one, 404 for an action the
+ * workflow does not take (`updates` is its actions map), 400 listing every invalid field of the body
+ * (checked against that action's schema).
  */
 export function actionRequest<A extends string>(
   req: Request<{ id: string; action: string }>,
@@ -70,11 +73,13 @@ export function actionRequest<A extends string>(
   schemas: Record<A, z.ZodType>,
   unknownAction = (action: string, known: string) => `unknown action "${action}"; use one of ${known}`,
 ): { id: string; action: A; input: unknown } {
-  const { id, action } = req.params;
-  if (!Object.hasOwn(updates, action)) throw new HttpError(404, unknownAction(action, Object.keys(updates).join(', ')));
-  const parsed = schemas[action as A].safeParse(req.body ?? {});
-  if (!parsed.success) throw invalidInput(parsed.error, `${action} request`);
-  return { id, action: action as A, input: parsed.data };
+  const id = itemIdFrom(req.params.id);
+  const { action } = req.params;
+  if (!Object.hasOwn(updates, action)) {
+    const message = unknownAction(action, Object.keys(updates).join(', '));
+    throw new HttpError(404, message, [{ field: 'action', message }]);
+  }
+  return { id, action: action as A, input: parseBody(schemas[action as A], req.body, `${action} request`) };
 }
 
 /** What to answer when an action cannot reach its workflow: unknown id, or a workflow that has ended. */
@@ -93,9 +98,11 @@ export async function runAction<Answer, Input>(
   update: UpdateDefinition<Answer, [Input]>,
   input: Input,
   failures: ActionFailures,
+  /** The same id twice (a retried request with the same Idempotency-Key) is one update, answered twice. */
+  updateId?: string,
 ): Promise<Answer> {
   try {
-    return await handle.executeUpdate(update, { args: [input] });
+    return await handle.executeUpdate(update, { args: [input], ...(updateId ? { updateId } : {}) });
   } catch (err) {
     throw await actionError(err, handle, failures);
   }
@@ -119,7 +126,7 @@ async function actionError(err: unknown, handle: WorkflowHandle, failures: Actio
   return err;
 }
 
-/** GET /:id: the workflow's own answer to its state query; 404 for an id no workflow has. */
+/** GET /:id: the workflow's own answer to its state query; 400 for an id that cannot be one, 404 for one no workflow has. */
 export function workflowStateRoute(
   client: Client,
   workflowIdOf: (id: string) => string,
@@ -127,10 +134,11 @@ export function workflowStateRoute(
   notFound: (id: string) => HttpError,
 ): RequestHandler<{ id: string }> {
   return async (req, res) => {
+    const id = itemIdFrom(req.params.id);
     try {
-      res.json(await client.workflow.getHandle(workflowIdOf(req.params.id)).query(stateQuery));
+      res.json(await client.workflow.getHandle(workflowIdOf(id)).query(stateQuery));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw notFound(req.params.id);
+      if (err instanceof WorkflowNotFoundError) throw notFound(id);
       throw err;
     }
   };
@@ -176,4 +184,55 @@ export async function projectionPage(
     params,
   );
   return rows;
+}
+
+/**
+ * The `Idempotency-Key` header of an action: the same key on a retried request gives one effect (the
+ * same update, the same stored message). Optional; a bad one is a 400 naming the header.
+ */
+export function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return undefined;
+  const problem = idProblem(key);
+  if (problem) {
+    const message = `${problem}; send a short token such as a UUID`;
+    throw new HttpError(400, `invalid Idempotency-Key: ${message}`, [{ field: 'Idempotency-Key', message }]);
+  }
+  return key;
+}
+
+/** What an action's answer keeps; a run of the first model answered with its whole view (these are in it). */
+const ANSWER_FIELDS = ['id', 'status', 'stage', 'hold', 'tier', 'assignee', 'level', 'crisis', 'version', 'event', 'visible', 'acknowledgedBy', 'acknowledgedVia', 'alreadyAcknowledged'];
+
+/** Today's answers pass as they are; a first-model run's whole view is cut down to the same small answer. */
+export function compactAnswer(answer: unknown): Record<string, unknown> {
+  const a = answer as Record<string, unknown>;
+  if (!a || typeof a !== 'object' || !('timeline' in a)) return a;
+  const small: Record<string, unknown> = { event: 'done', visible: true };
+  for (const field of ANSWER_FIELDS) if (field in a) small[field] = a[field];
+  if (typeof a.crisis === 'object') small.crisis = a.crisis !== null;
+  if (typeof a.hold === 'object') small.hold = (a.hold as { kind?: string } | null)?.kind ?? null;
+  return small;
+}
+
+/**
+ * One page of an item's whole timeline from item_events (its workflow keeps only the latest entries),
+ * of the workflow chain its projection row belongs to; null for an item the projection does not know.
+ * `table` comes from the code, never the request.
+ */
+export async function timelineOf(
+  pool: Pool,
+  table: 'tickets' | 'incidents' | 'security_reports' | 'work_items',
+  id: string,
+  page: { limit: number; offset: number },
+): Promise<Array<{ seq: number; at: string; event: string; by: string | null; note: string | null; messageId: string | null }> | null> {
+  const known = await pool.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id]);
+  if (!known.rowCount) return null;
+  const { rows } = await pool.query<{ seq: number; at: Date; event: string; actor: string | null; note: string | null; message_id: string | null }>(
+    `SELECT e.seq, e.at, e.event, e.actor, e.note, e.message_id
+       FROM ${table} t JOIN item_events e ON e.workflow_id = t.workflow_id AND e.chain_id = t.chain_id
+      WHERE t.id = $1 ORDER BY e.seq LIMIT $2 OFFSET $3`,
+    [id, page.limit, page.offset],
+  );
+  return rows.map((r) => ({ seq: r.seq, at: r.at.toISOString(), event: r.event, by: r.actor, note: r.note, messageId: r.message_id }));
 }

@@ -59,7 +59,10 @@ describe('an emergency incident on the running desk', () => {
     expect(twice.body).toMatchObject({ acknowledgedBy: 'alice', alreadyAcknowledged: true, note: 'already acknowledged by alice via api' });
 
     const resolved = await http('POST', `/incidents/${id}/resolve`, { by: 'alice', resolution: 'Restarted the primary.' });
-    expect(resolved.body.followUp.webUrl).toMatch(/support\/docs/);
+    expect(resolved.body).toMatchObject({ status: 'resolved', event: 'resolved' });
+    // The follow-up task is opened beside the loop, a moment after the answer.
+    const followedUp = await eventually(() => http('GET', `/incidents/${id}`), (r) => r.body.followUp !== null);
+    expect(followedUp.body.followUp.webUrl).toMatch(/support\/docs/);
     const resolveAgain = await http('POST', `/incidents/${id}/resolve`, { by: 'alice', resolution: 'again' });
     expect(resolveAgain).toEqual({ status: 409, body: { error: 'the incident is already resolved' } });
 
@@ -149,18 +152,24 @@ describe('a security report on the running desk', () => {
     expect((await http('POST', '/security-reports', { title: 'IDOR on invoices', reporter: 'h1-carol', externalId: 'h1-123' })).status).toBe(200);
 
     const answered = await http('POST', `/security-reports/${id}/respond`, { by: 'sec-bob', message: 'Triaged.' });
-    expect(answered.body.response.status).toBe('met');
+    expect(answered.body).toMatchObject({ status: 'responded', event: 'responded' });
+    expect((await http('GET', `/security-reports/${id}`)).body.response.status).toBe('met');
     await http('POST', `/security-reports/${id}/request-disclosure`, { by: 'h1-carol' });
     const accepted = await http('POST', `/security-reports/${id}/accept-disclosure`, { by: 'sec-lead' });
-    expect(accepted.body).toMatchObject({ status: 'disclosure-requested', published: null });
-    expect(accepted.body.disclosureBlockedBy).toHaveLength(2);
+    expect(accepted.body).toMatchObject({ status: 'disclosure-requested', event: 'disclosure accepted early' });
+    const waiting = await http('GET', `/security-reports/${id}`);
+    expect(waiting.body).toMatchObject({ published: null });
+    expect(waiting.body.disclosureBlockedBy).toHaveLength(2);
 
     const badLink = await http('POST', `/security-reports/${id}/link-fix`, { by: 'sec-bob', url: 'not a url' });
     expect(badLink.status).toBe(400);
     expect(badLink.body.details).toEqual([{ field: 'url', message: expect.any(String) }]);
 
     await http('POST', `/security-reports/${id}/mark-scrubbed`, { by: 'sec-bob' });
-    const published = await http('POST', `/security-reports/${id}/link-fix`, { by: 'sec-bob', url: 'https://gitlab.example.com/p/-/merge_requests/1' });
+    const linked = await http('POST', `/security-reports/${id}/link-fix`, { by: 'sec-bob', url: 'https://gitlab.example.com/p/-/merge_requests/1' });
+    expect(linked.status).toBe(200);
+    // Published once the tracker has the disclosure: beside the loop, a moment after the answer.
+    const published = await eventually(() => http('GET', `/security-reports/${id}`), (r) => r.body.status === 'published');
     expect(published.body.status).toBe('published');
     const late = await http('POST', `/security-reports/${id}/close`, { by: 'sec-bob' });
     expect(late.status).toBe(409);

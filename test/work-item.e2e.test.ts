@@ -12,19 +12,20 @@ let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 const { http } = deskProcesses({ taskQueue: `e2e-work-items-${process.pid}`, use: (desk) => ({ env, db } = desk) });
 
-/** POST an action and expect it to succeed; answers the item's new state. */
+/** POST an action and expect it to succeed; answers the item's new state (the action answers small, GET has it all). */
 async function act(path: string, body: Record<string, unknown>): Promise<any> {
   const res = await http('POST', path, body);
   if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body;
+  expect(res.body).toMatchObject({ visible: true, links: { self: expect.any(String) } });
+  return (await http('GET', res.body.links.self)).body;
 }
 
 /** The `Workflow::` labels the worker put on the item's tracker issue, in order (creation first). */
 async function labelsOnIssue(workflowId: string): Promise<string[]> {
   const { rows } = await db.pool.query<{ idempotency_key: string; result: { add?: string[] } }>(
     `SELECT idempotency_key, result FROM external_effects
-     WHERE idempotency_key = $1 OR idempotency_key LIKE $2 ORDER BY created_at`,
-    [`${workflowId}:issue`, `${workflowId}:labels:%`],
+     WHERE (idempotency_key LIKE $1 OR idempotency_key LIKE $2) AND completed_at IS NOT NULL ORDER BY completed_at`,
+    [`${workflowId}:%:issue`, `${workflowId}:%:labels:%`],
   );
   return rows.flatMap((r) =>
     r.idempotency_key.endsWith(':issue') ? ['Workflow::Triage'] : (r.result.add ?? []).filter((l) => l.startsWith('Workflow::')),

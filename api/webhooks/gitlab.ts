@@ -7,53 +7,73 @@ import { followUpClosedSignal } from '../../domain/incident';
 import { trackerAnnouncementWorkflowId, type TrackerIssueAnnouncement } from '../../domain/tracker-announcement';
 import type { announceTrackerIssueWorkflow } from '../../workflows/tracker-announcement';
 import type { ApiDeps } from '../app';
+import { z } from 'zod';
 import { applyTrackerLabels } from '../work-item';
 import { HttpError } from '../errors';
+import { optionalText, text } from '../input';
 import { parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
 import { verifyGitLabToken } from './signatures';
 
-interface GitLabIssueEvent {
-  object_kind?: string;
-  user?: { username?: string; name?: string };
-  project?: { id?: number; path_with_namespace?: string };
-  object_attributes?: {
-    iid?: number;
-    title?: string;
-    url?: string;
-    action?: string;
-    confidential?: boolean;
-  };
-  changes?: { labels?: { previous?: Array<{ title: string }>; current?: Array<{ title: string }> } };
+/** An "Issue Hook": every field the desk reads, typed and under the text rules. */
+export function gitlabIssueEventSchema() {
+  const labels = z.array(z.object({ title: text('label') })).optional();
+  return z.object({
+    object_kind: z.literal('issue'),
+    user: z.object({ username: optionalText('name'), name: optionalText('name') }).optional(),
+    // A project's path (`group/subgroup/project`) is as long as a link's path can be.
+    project: z.object({ path_with_namespace: text('url') }),
+    object_attributes: z.object({
+      iid: z.number().int().positive(),
+      title: text('title', { allowEmpty: true }).optional(),
+      url: optionalText('url'),
+      action: optionalText('name'),
+      confidential: z.boolean().optional(),
+    }),
+    changes: z.object({ labels: z.object({ previous: labels, current: labels }).optional() }).optional(),
+  });
 }
+
+type GitLabIssueEvent = z.output<ReturnType<typeof gitlabIssueEventSchema>>;
 
 export function gitlabWebhook(deps: ApiDeps, token: string | undefined, teamChannel: string): Router {
   const router = Router();
+  const events = gitlabIssueEventSchema();
 
   router.post('/', async (req, res) => {
     const verdict = verifyGitLabToken({ token: req.get('x-gitlab-token'), expected: requireSecret(token, 'GITLAB_WEBHOOK_TOKEN') });
     if (!verdict.ok) throw new HttpError(401, verdict.reason);
-    const payload = parseJson(rawBody(req)) as GitLabIssueEvent;
-    const issue = payload.object_attributes;
-    if (payload.object_kind !== 'issue' || !issue?.iid || !payload.project?.path_with_namespace) {
-      res.status(200).json({ ok: true, ignored: payload.object_kind ?? 'no object_kind' });
+    const payload = parseJson(rawBody(req), 'gitlab');
+    // Only issue events are acted on; every other kind (push, merge request, ...) is ignored unread.
+    if (payload.object_kind !== 'issue') {
+      res.status(200).json({ ok: true, ignored: typeof payload.object_kind === 'string' ? payload.object_kind : 'no object_kind' });
       return;
     }
     // Idempotency-Key is the same on every retry of one delivery (GitLab 17.4+); the event UUID before that.
-    const deliveryId = req.get('idempotency-key') ?? req.get('x-gitlab-event-uuid');
-    await receiveDelivery(deps, res, 'gitlab', deliveryId, () => onIssueEvent(deps, payload, teamChannel));
+    const idempotencyKey = req.get('idempotency-key');
+    await receiveDelivery(
+      deps,
+      res,
+      {
+        source: 'gitlab',
+        deliveryId: idempotencyKey ?? req.get('x-gitlab-event-uuid'),
+        idFrom: idempotencyKey ? 'Idempotency-Key' : 'X-Gitlab-Event-UUID',
+        payload: events.safeParse(payload),
+      },
+      (event) => onIssueEvent(deps, event, teamChannel),
+    );
   });
 
   return router;
 }
 
 async function onIssueEvent(deps: ApiDeps, payload: GitLabIssueEvent, teamChannel: string): Promise<void> {
-  const issue = payload.object_attributes!;
-  const project = payload.project!.path_with_namespace!;
+  const issue = payload.object_attributes;
+  const project = payload.project.path_with_namespace;
   const by = payload.user?.username ?? 'gitlab';
   if (issue.action === 'open' && !issue.confidential) {
     await announceNewIssue(deps, {
       project,
-      iid: issue.iid!,
+      iid: issue.iid,
       title: issue.title ?? '',
       url: issue.url ?? '',
       author: by,
@@ -65,14 +85,14 @@ async function onIssueEvent(deps: ApiDeps, payload: GitLabIssueEvent, teamChanne
   if (labels) {
     // The issue's labels after the change; the work item's workflow decides what a move means.
     const current = (labels.current ?? []).map((l) => l.title);
-    const outcome = await applyTrackerLabels(deps, { project, iid: issue.iid!, labels: current, by });
+    const outcome = await applyTrackerLabels(deps, { project, iid: issue.iid, labels: current, by });
     webhookLog.info({ project, iid: issue.iid, outcome }, 'gitlab label change');
   }
 }
 
 /**
  * The incident workflow opens its follow-up issue through once(), which keeps GitLab's answer
- * ({ iid, webUrl }) under `incident-<id>:follow-up`: the issue's URL names the incident.
+ * ({ iid, webUrl }) under `incident-<id>:<chainId>:follow-up`: the issue's URL names the incident.
  */
 async function closeIncidentFollowUp(deps: ApiDeps, issueUrl: string, by: string): Promise<void> {
   const { rows } = await deps.pool.query<{ idempotency_key: string }>(
@@ -82,7 +102,8 @@ async function closeIncidentFollowUp(deps: ApiDeps, issueUrl: string, by: string
   );
   const key = rows[0]?.idempotency_key;
   if (!key) return;
-  const workflowId = key.slice(0, -':follow-up'.length);
+  // `<workflowId>:<chainId>:follow-up` (ids hold no colon); a run of the first model keyed `<workflowId>:follow-up`.
+  const workflowId = key.split(':')[0]!;
   try {
     await deps.client.workflow.getHandle(workflowId).signal(followUpClosedSignal, { by, source: 'gitlab' });
   } catch (err) {

@@ -9,26 +9,39 @@ import {
   pageAcknowledgedSignal,
   pageResolvedSignal,
 } from '../../domain/incident';
+import { z } from 'zod';
 import type { ApiDeps } from '../app';
 import { HttpError } from '../errors';
+import { optionalText, text } from '../input';
 import { parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
 import { verifyPagerDutySignature } from './signatures';
 
-interface PagerDutyWebhook {
-  event?: {
-    id?: string;
-    event_type?: string;
-    agent?: { summary?: string; id?: string } | null;
-    data?: {
-      id?: string;
-      incident_key?: string;
-      resolve_reason?: { summary?: string } | string | null;
-    };
-  };
+const ACTED_ON = ['incident.acknowledged', 'incident.resolved'] as const;
+
+/** A v3 webhook about an incident: every field the desk reads, typed and under the text rules. */
+export function pagerDutyEventSchema() {
+  const resolution = text('message', { allowEmpty: true });
+  return z.object({
+    event: z.object({
+      id: optionalText('id'),
+      event_type: z.enum(ACTED_ON),
+      agent: z.object({ summary: optionalText('name'), id: optionalText('id') }).nullish(),
+      data: z
+        .object({
+          id: optionalText('id'),
+          incident_key: optionalText('id'),
+          resolve_reason: z.union([resolution, z.object({ summary: resolution.optional() })]).nullish(),
+        })
+        .optional(),
+    }),
+  });
 }
+
+type PagerDutyEvent = z.output<ReturnType<typeof pagerDutyEventSchema>>['event'];
 
 export function pagerDutyWebhook(deps: ApiDeps, secrets: string[]): Router {
   const router = Router();
+  const events = pagerDutyEventSchema();
 
   router.post('/', async (req, res) => {
     const verdict = verifyPagerDutySignature({
@@ -37,25 +50,27 @@ export function pagerDutyWebhook(deps: ApiDeps, secrets: string[]): Router {
       secrets: requireSecret(secrets, 'PAGERDUTY_WEBHOOK_SECRETS'),
     });
     if (!verdict.ok) throw new HttpError(401, verdict.reason);
-    const { event } = parseJson(rawBody(req)) as PagerDutyWebhook;
-    const type = event?.event_type;
-    if (type !== 'incident.acknowledged' && type !== 'incident.resolved') {
+    const payload = parseJson(rawBody(req), 'pagerduty');
+    const type = payload.event?.event_type;
+    if (!(ACTED_ON as readonly unknown[]).includes(type)) {
       // PagerDuty also sends a `pagey.ping` when the subscription is tested, and every other event type.
-      res.status(200).json({ ok: true, ignored: type ?? 'no event type' });
+      res.status(200).json({ ok: true, ignored: typeof type === 'string' ? type : 'no event type' });
       return;
     }
-    const deliveryId = req.get('x-webhook-id') ?? event?.id;
-    await receiveDelivery(deps, res, 'pagerduty', deliveryId, () => signalIncident(deps, type, event!));
+    const header = req.get('x-webhook-id');
+    await receiveDelivery(
+      deps,
+      res,
+      { source: 'pagerduty', deliveryId: header ?? payload.event?.id, idFrom: header ? 'X-Webhook-Id' : 'event.id', payload: events.safeParse(payload) },
+      ({ event }) => signalIncident(deps, event),
+    );
   });
 
   return router;
 }
 
-async function signalIncident(
-  deps: ApiDeps,
-  type: 'incident.acknowledged' | 'incident.resolved',
-  event: NonNullable<PagerDutyWebhook['event']>,
-): Promise<void> {
+async function signalIncident(deps: ApiDeps, event: PagerDutyEvent): Promise<void> {
+  const type = event.event_type;
   // The desk pages with dedup_key = the incident workflow's id; PagerDuty reports it as incident_key.
   const incidentId = incidentIdFromDedupKey(event.data?.incident_key ?? '');
   if (incidentId === null) {

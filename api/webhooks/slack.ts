@@ -4,32 +4,80 @@
 import { Router, type Response } from 'express';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { z } from 'zod';
+import { idProblem, preview } from '../../domain/text-rules';
 import { requesterRepliedSignal, ticketStateQuery, ticketWorkflowId, type TicketView } from '../../domain/ticket';
 import type { ApiDeps } from '../app';
-import { HttpError } from '../errors';
-import { actOnTicket, fileTicket, ticketIdFor } from '../ticket';
-import { ANSWER_BUDGET_MS, parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
+import { describeProblems, fieldProblems, HttpError } from '../errors';
+import { link, optionalText, text } from '../input';
+import { actOnTicket, fileTicket, storeRequesterMessage, ticketIdFor } from '../ticket';
+import { discardMessage } from '../../db/messages';
+import { ANSWER_BUDGET_MS, malformedDelivery, parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
 import { verifySlackSignature } from './signatures';
 
 /** The reaction that starts the escalation procedure (domain.md, "Chat conveniences"). */
 export const ESCALATE_REACTION = 'escalate';
 
-interface SlackEvent {
-  type: string;
-  user?: string;
-  text?: string;
-  ts?: string;
-  thread_ts?: string;
-  channel?: string;
-  channel_type?: string;
-  bot_id?: string;
-  subtype?: string;
-  reaction?: string;
-  item?: { type: string; channel: string; ts: string };
+/**
+ * An Events API callback: every field the desk reads (we subscribe to `message.im` and
+ * `reaction_added`), typed and under the text rules. Slack adds fields freely; the rest is ignored.
+ */
+export function slackEventSchema() {
+  return z.object({
+    type: z.literal('event_callback'),
+    event_id: text('id'),
+    event: z.object({
+      type: text('name'),
+      user: optionalText('id'),
+      // A message's words; a file share may have none.
+      text: text('message', { allowEmpty: true }).optional(),
+      ts: optionalText('id'),
+      thread_ts: optionalText('id'),
+      channel: optionalText('id'),
+      channel_type: optionalText('name'),
+      bot_id: optionalText('id'),
+      subtype: optionalText('name'),
+      reaction: optionalText('name'),
+      // A reaction on a message names it by channel and ts; on a file it has neither.
+      item: z.object({ type: text('name'), channel: optionalText('id'), ts: optionalText('id') }).optional(),
+    }),
+  });
+}
+
+type SlackEvent = z.output<ReturnType<typeof slackEventSchema>>['event'];
+
+/** The `url_verification` Slack sends once when the Request URL is set. */
+function urlVerificationSchema() {
+  return z.object({ type: z.literal('url_verification'), challenge: text('id') });
+}
+
+/** A slash command's form: who typed what, and where a late answer goes. */
+export function slashCommandSchema() {
+  return z.object({
+    command: text('name'),
+    text: text('message', { allowEmpty: true }).default(''),
+    user_name: optionalText('name'),
+    user_id: optionalText('id'),
+    response_url: link().optional(),
+  });
+}
+
+/** A button click (`block_actions`): the buttons' action ids and values (ticket ids), who clicked. */
+export function interactivitySchema() {
+  return z.object({
+    type: text('name'),
+    actions: z.array(z.object({ action_id: optionalText('name'), value: optionalText('id') })).max(25).default([]),
+    user: z.object({ username: optionalText('name'), name: optionalText('name'), id: optionalText('id') }).optional(),
+    response_url: link().optional(),
+  });
 }
 
 export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined): Router {
   const router = Router();
+  const events = slackEventSchema();
+  const urlVerification = urlVerificationSchema();
+  const commands = slashCommandSchema();
+  const clicks = interactivitySchema();
 
   router.post('/', async (req, res) => {
     const body = rawBody(req);
@@ -46,23 +94,38 @@ export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined): 
     if (req.is('application/x-www-form-urlencoded')) {
       const form = new URLSearchParams(body.toString('utf8'));
       const payload = form.get('payload');
-      if (payload !== null) return interactivity(deps, res, parseJson(Buffer.from(payload)));
-      if (form.has('command')) return slashCommand(deps, res, form);
-      throw new HttpError(400, 'a form body must be a slash command or an interactivity payload');
+      if (payload !== null) {
+        return interactivity(deps, res, slackPayload(clicks, parseJson(Buffer.from(payload), 'slack'), 'button click'));
+      }
+      if (form.has('command')) return slashCommand(deps, res, commands.safeParse(Object.fromEntries(form)));
+      throw malformedDelivery('slack', 'a form body must be a slash command or an interactivity payload');
     }
-    const payload = parseJson(body);
+    const payload = parseJson(body, 'slack');
     if (payload.type === 'url_verification') {
-      res.json({ challenge: payload.challenge });
+      res.json({ challenge: slackPayload(urlVerification, payload, 'url_verification').challenge });
       return;
     }
-    if (payload.type !== 'event_callback' || !payload.event) {
-      res.json({ ok: true, ignored: `payload type ${payload.type}` });
+    if (payload.type !== 'event_callback' || payload.event === undefined) {
+      res.json({ ok: true, ignored: `payload type ${String(payload.type)}` });
       return;
     }
-    await receiveDelivery(deps, res, 'slack', payload.event_id, () => onEvent(deps, payload.event));
+    await receiveDelivery(
+      deps,
+      res,
+      { source: 'slack', deliveryId: payload.event_id, idFrom: 'event_id', payload: events.safeParse(payload) },
+      (callback) => onEvent(deps, callback.event),
+    );
   });
 
   return router;
+}
+
+/** What Slack sends besides events (no delivery id, never redelivered): checked, or a 400 it will not retry. */
+function slackPayload<S extends z.ZodType>(schema: S, payload: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return parsed.data;
+  const details = fieldProblems(parsed.error);
+  throw malformedDelivery('slack', `invalid slack ${what}: ${describeProblems(details)}`, details);
 }
 
 // ---- the Events API ---------------------------------------------------------------------------------
@@ -82,12 +145,15 @@ async function directMessage(deps: ApiDeps, event: SlackEvent): Promise<void> {
   if (event.bot_id || event.subtype || !event.user || !event.text || !event.channel || !event.ts) return;
   if (event.thread_ts && event.thread_ts !== event.ts) {
     const ticketId = ticketIdFor('slack', `${event.channel}:${event.thread_ts}`);
+    // Stored first, keyed by the message's own ts: a redelivered event stores and signals the same message.
+    const message = await storeRequesterMessage(deps.pool, ticketId, event.text, `slack:${event.channel}:${event.ts}`, 'slack');
     await deps.client.workflow
       .getHandle(ticketWorkflowId(ticketId))
-      .signal(requesterRepliedSignal, { message: event.text, source: 'slack' })
-      .catch((err) => {
+      .signal(requesterRepliedSignal, { message, source: 'slack' })
+      .catch(async (err) => {
         // Only "no such ticket" is ignorable; anything else releases the delivery so Slack retries it.
         if (!(err instanceof WorkflowNotFoundError)) throw err;
+        await discardMessage(deps.pool, message.id);
         webhookLog.info({ ticketId }, 'slack thread reply to no open ticket ignored');
       });
     return;
@@ -108,20 +174,21 @@ async function directMessage(deps: ApiDeps, event: SlackEvent): Promise<void> {
   webhookLog.info({ ticketId: id, created }, 'slack direct message filed as a private ticket');
 }
 
+/** The first line as the subject: one line (tabs become spaces), cut at whole characters. */
 function subjectOf(text: string): string {
-  const firstLine = text.split('\n')[0]!.trim();
-  return firstLine.length > 120 ? `${firstLine.slice(0, 117)}...` : firstLine || 'Slack message';
+  return preview(text.replace(/[\t\r]/g, ' '), 120) || 'Slack message';
 }
 
 async function escalateReactedTicket(deps: ApiDeps, event: SlackEvent): Promise<void> {
   const { channel, ts } = event.item!;
+  if (!channel || !ts) return;
   const ticketId = await ticketOfSlackMessage(deps.pool, channel, ts);
   if (!ticketId) {
     webhookLog.info({ channel, ts }, ':escalate: on a message that belongs to no ticket');
     return;
   }
   try {
-    await actOnTicket(deps.client, ticketId, 'escalate', {
+    await actOnTicket(deps, ticketId, 'escalate', {
       by: event.user ?? 'slack',
       reason: 'the :escalate: reaction in Slack',
     });
@@ -164,23 +231,33 @@ const USAGE = 'Usage: `/support ack <ticket id>`, `/support resolve <ticket id> 
  * `/support <verb> <id> ...`. Slack does not redeliver slash commands, and a repeated action is
  * refused by the ticket itself (already acknowledged, already resolved), so no dedup is needed.
  * The answer comes inside Slack's 3 s when the desk is quick; otherwise "working on it" now and
- * the result through the command's response_url.
+ * the result through the command's response_url. A command the desk cannot take is answered to the
+ * person who typed it (Slack shows them only a generic failure for anything but a 200).
  */
-async function slashCommand(deps: ApiDeps, res: Response, form: URLSearchParams): Promise<void> {
-  const by = form.get('user_name') || form.get('user_id') || 'slack';
-  const [verb = '', id = '', ...rest] = (form.get('text') ?? '').trim().split(/\s+/);
+async function slashCommand(
+  deps: ApiDeps,
+  res: Response,
+  form: z.ZodSafeParseResult<z.output<ReturnType<typeof slashCommandSchema>>>,
+): Promise<void> {
+  if (!form.success) {
+    res.json({ response_type: 'ephemeral', text: `The desk cannot take that command: ${describeProblems(fieldProblems(form.error))}` });
+    return;
+  }
+  const command = form.data;
+  const by = command.user_name || command.user_id || 'slack';
+  const [verb = '', id = '', ...rest] = command.text.split(/\s+/);
   const work = runCommand(deps, by, verb.toLowerCase(), id, rest.join(' '));
-  await answerInTime(res, work, form.get('response_url'));
+  await answerInTime(res, work, command.response_url ?? null);
 }
 
 async function runCommand(deps: ApiDeps, by: string, verb: string, id: string, rest: string): Promise<string> {
   if (!id) return USAGE;
   if (verb === 'ack' || verb === 'acknowledge') {
-    return outcome(id, 'acknowledged', () => actOnTicket(deps.client, id, 'acknowledge', { by }));
+    return outcome(id, 'acknowledged', () => actOnTicket(deps, id, 'acknowledge', { by }));
   }
   if (verb === 'resolve') {
     if (!rest) return `Say how it was resolved: \`/support resolve ${id} <resolution>\``;
-    return outcome(id, 'resolved', () => actOnTicket(deps.client, id, 'resolve', { by, resolution: rest }));
+    return outcome(id, 'resolved', () => actOnTicket(deps, id, 'resolve', { by, resolution: rest }));
   }
   if (verb === 'status') {
     return outcome(id, 'status', () => deps.client.workflow.getHandle(ticketWorkflowId(id)).query(ticketStateQuery));
@@ -189,21 +266,21 @@ async function runCommand(deps: ApiDeps, by: string, verb: string, id: string, r
 }
 
 /** Interactivity: buttons whose value is the ticket id. Acknowledged at once; results via response_url. */
-async function interactivity(deps: ApiDeps, res: Response, payload: any): Promise<void> {
-  if (payload?.type !== 'block_actions' || !Array.isArray(payload.actions)) {
+async function interactivity(deps: ApiDeps, res: Response, payload: z.output<ReturnType<typeof interactivitySchema>>): Promise<void> {
+  if (payload.type !== 'block_actions') {
     res.status(200).end();
     return;
   }
-  const by: string = payload.user?.username || payload.user?.name || payload.user?.id || 'slack';
+  const by = payload.user?.username || payload.user?.name || payload.user?.id || 'slack';
   const work = Promise.all(
-    payload.actions.map((action: { action_id?: string; value?: string }) => {
+    payload.actions.map((action) => {
       const id = action.value ?? '';
       if (action.action_id === 'ticket_ack') {
-        return outcome(id, 'acknowledged', () => actOnTicket(deps.client, id, 'acknowledge', { by }));
+        return outcome(id, 'acknowledged', () => actOnTicket(deps, id, 'acknowledge', { by }));
       }
       if (action.action_id === 'ticket_resolve') {
         return outcome(id, 'resolved', () =>
-          actOnTicket(deps.client, id, 'resolve', { by, resolution: `Resolved in Slack by ${by}.` }),
+          actOnTicket(deps, id, 'resolve', { by, resolution: `Resolved in Slack by ${by}.` }),
         );
       }
       return Promise.resolve(null);
@@ -215,7 +292,9 @@ async function interactivity(deps: ApiDeps, res: Response, payload: any): Promis
 }
 
 /** What the person who acted reads: the new state, or what stopped the action. */
-async function outcome(id: string, done: string, act: () => Promise<TicketView>): Promise<string> {
+async function outcome(id: string, done: string, act: () => Promise<Pick<TicketView, 'status' | 'tier' | 'assignee'>>): Promise<string> {
+  const notAnId = idProblem(id);
+  if (notAnId) return `Ticket id "${id}" ${notAnId}.`;
   try {
     const ticket = await act();
     const what = done === 'status' ? `is ${ticket.status}` : `${done} (now ${ticket.status})`;

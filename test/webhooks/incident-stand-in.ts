@@ -1,5 +1,5 @@
-// A stand-in for the incident workflow in the PagerDuty webhook test: it keeps every page signal it
-// receives, by the names and shapes the incident workflow defines (pageAcknowledged, pageResolved).
+// A stand-in for the incident workflow in the webhook tests: it keeps every signal it receives, by the
+// names and shapes the incident workflow defines (pageAcknowledged, pageResolved, followUpClosed).
 import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
 
 export interface ReceivedPageSignal {
@@ -11,7 +11,7 @@ export const receivedQuery = defineQuery<ReceivedPageSignal[]>('received');
 
 export async function incidentStandIn(): Promise<void> {
   const received: ReceivedPageSignal[] = [];
-  for (const name of ['pageAcknowledged', 'pageResolved']) {
+  for (const name of ['pageAcknowledged', 'pageResolved', 'followUpClosed']) {
     setHandler(defineSignal<[ReceivedPageSignal['args']]>(name), (args) => {
       received.push({ name, args });
     });

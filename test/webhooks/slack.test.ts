@@ -154,7 +154,8 @@ test('POST /tickets/:id/escalate is the same action; a resolved ticket refuses i
   const id = await fileTicket();
   const escalated = await desk.post(`/tickets/${id}/escalate`, JSON.stringify({ by: 'alice', reason: 'VIP customer' }));
   expect(escalated.status).toBe(200);
-  expect(escalated.body.escalations).toEqual([expect.objectContaining({ level: 1, manual: true, notified: ['#support-escalations'] })]);
+  expect(escalated.body).toMatchObject({ event: 'escalated by an agent' });
+  expect((await desk.ticket(id)).escalations).toEqual([expect.objectContaining({ level: 1, manual: true, notified: ['#support-escalations'] })]);
   expect((await desk.post(`/tickets/${id}/escalate`, JSON.stringify({ by: 'alice', reason: 'again' }))).body.error).toMatch(
     /already escalating \(level 1\)/,
   );
@@ -197,7 +198,8 @@ test('/support resolve and /support status', async () => {
   const resolved = await slashCommand(`resolve ${id} Replaced the battery; it boots again.`);
   expect(resolved.body.text).toContain(`Ticket ${id} resolved`);
   const ticket = await desk.ticket(id);
-  expect(ticket).toMatchObject({ status: 'resolved', resolution: 'Replaced the battery; it boots again.' });
+  // The resolution is a message of the conversation: its body is stored, the ticket keeps a preview.
+  expect(ticket).toMatchObject({ status: 'resolved', resolution: { preview: 'Replaced the battery; it boots again.' } });
   expect((await slashCommand(`status ${id}`)).body.text).toBe(`Ticket ${id} is resolved, tier 1, assignee nobody.`);
   expect((await slashCommand(`resolve ${id}`)).body.text).toMatch(/Say how it was resolved/);
   expect((await slashCommand('status tk-does-not-exist')).body.text).toMatch(/no such ticket|no ticket/);
