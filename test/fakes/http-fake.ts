@@ -32,6 +32,8 @@ export type FakeRoute = (req: RecordedRequest) => FakeAnswer;
 export class HttpFake {
   readonly requests: RecordedRequest[] = [];
   private readonly failures: ScriptedFailure[] = [];
+  /** While set, every call fails like this (an outage), until endOutage(). */
+  private down: ScriptedFailure | null = null;
   private server: Server | null = null;
   url = '';
 
@@ -44,6 +46,15 @@ export class HttpFake {
   /** The next `times` calls fail like this, then the fake answers normally again. */
   failNext(times: number, failure: ScriptedFailure): void {
     for (let i = 0; i < times; i++) this.failures.push(failure);
+  }
+
+  /** Every call fails like this from now on (the service is down) until endOutage(). */
+  beginOutage(failure: ScriptedFailure): void {
+    this.down = failure;
+  }
+
+  endOutage(): void {
+    this.down = null;
   }
 
   async start(): Promise<this> {
@@ -78,7 +89,7 @@ export class HttpFake {
   }
 
   private scriptedFailure(): FakeAnswer | null {
-    const failure = this.failures.shift();
+    const failure = this.down ?? this.failures.shift();
     if (!failure) return null;
     return {
       status: failure.status,
