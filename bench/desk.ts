@@ -1,0 +1,99 @@
+// The whole desk in one process for the benchmark scripts: a Temporal dev server of its own (on free
+// ports), a private PostgreSQL schema, the worker and the API, with the integrations a script gives
+// (log drivers by default). Everything is torn down by stop().
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { logIntegrations, type Integrations } from '../activities/integrations';
+import { IntegrationNotifier } from '../activities/notifier';
+import { createApp } from '../api/app';
+import type { Policy } from '../domain/policy';
+import { createTestDatabase, type TestDatabase } from '../test/postgres';
+import { bundleWorkflows, devServerEnvironment } from '../test/temporal';
+import { createDeskWorker } from '../workers/worker';
+
+export interface BenchDesk {
+  env: TestWorkflowEnvironment;
+  db: TestDatabase;
+  api: string;
+  post(path: string, body: unknown): Promise<{ status: number; body: any; ms: number }>;
+  get(path: string): Promise<{ status: number; body: any; ms: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startBenchDesk(policy: Policy, integrations?: Integrations): Promise<BenchDesk> {
+  const taskQueue = `bench-${process.pid}`;
+  const [env, db, bundle] = await Promise.all([devServerEnvironment(), createTestDatabase(), bundleWorkflows()]);
+  const log = pino({ level: 'silent' });
+  const drivers = integrations ?? logIntegrations(log);
+  const worker: Worker = await createDeskWorker({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    pool: db.pool,
+    notifier: new IntegrationNotifier(drivers, db.pool, log),
+    integrations: drivers,
+    workflowBundle: bundle,
+  });
+  const running = worker.run();
+  const server: Server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui' }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const started = performance.now();
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    return { status: res.status, body: json, ms: performance.now() - started };
+  };
+  return {
+    env,
+    db,
+    api,
+    post: (path, body) => call('POST', path, body),
+    get: (path) => call('GET', path),
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      worker.shutdown();
+      await running;
+      await env.teardown();
+      await db.drop();
+    },
+  };
+}
+
+/** p-th percentile (0-100) of a list of numbers. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Runs `tasks` with at most `concurrency` at a time. */
+export async function inParallel<T>(count: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next++;
+        results[i] = await task(i);
+      }
+    }),
+  );
+  return results;
+}
+
+/** The value of `--name <value>` on the command line, or the fallback. */
+export function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
