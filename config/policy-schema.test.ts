@@ -148,6 +148,8 @@ describe('the SLA policy', () => {
       'security.escalationChain: no escalation chain named "security-team"'],
     ['a paging chain whose level 1 outlasts the acknowledgement window', defaultWith((p) => (p.incident.pagingChain[0].repeats = 2)),
       'incident.pagingChain.0: level 1 must last exactly acknowledgeWithinMs'],
+    ['a crisis escalating to a level the paging chain does not have', defaultWith((p) => (p.incident.crisis.escalateToLevel = 4)),
+      'incident.crisis.escalateToLevel: the paging chain has 3 level(s): a crisis cannot escalate to level 4'],
     ['an empty paging chain', defaultWith((p) => (p.incident.pagingChain = [])),
       'incident.pagingChain: needs at least level 1'],
 

@@ -175,11 +175,19 @@ function checkChainName(policy: ParsedPolicy, ctx: z.RefinementCtx, name: string
   }
 }
 
-/** Level 1 is the acknowledgement window. */
+/** Level 1 is the acknowledgement window; a crisis escalates to a level the chain has. */
 function checkIncident(policy: ParsedPolicy, ctx: z.RefinementCtx): void {
   const first = policy.incident?.pagingChain[0];
   if (policy.incident && first && first.waitMs * first.repeats !== policy.incident.acknowledgeWithinMs) {
     ctx.addIssue({ code: 'custom', path: ['incident', 'pagingChain', 0], message: 'level 1 must last exactly acknowledgeWithinMs (waitMs × repeats): the next level is paged when the acknowledgement is due' });
+  }
+  const incident = policy.incident;
+  if (incident && incident.crisis.escalateToLevel > incident.pagingChain.length) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['incident', 'crisis', 'escalateToLevel'],
+      message: `the paging chain has ${incident.pagingChain.length} level(s): a crisis cannot escalate to level ${incident.crisis.escalateToLevel}`,
+    });
   }
 }
 

@@ -195,6 +195,7 @@ export function resolveTicketPolicy(policy: Policy, channel: Channel): TicketPol
   return {
     policyName: policy.name,
     warningShare: policy.warningShare,
+    ...(policy.warningShares ? { warningShares: policy.warningShares } : {}),
     reopenWindowMs: policy.reopenWindowMs,
     warningRecipients: policy.warningRecipients,
     ...(policy.privateChannels ? { privateChannels: policy.privateChannels } : {}),

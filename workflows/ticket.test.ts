@@ -143,6 +143,34 @@ describe('acknowledgement SLA (4 h) and the escalation chain', () => {
   });
 });
 
+describe('the warning ladder', () => {
+  it('warns at 50 %, 75 % and 90 % of the acknowledgement target, each once, none after the breach', async () => {
+    await withWorker(async () => {
+      const h = await fileTicket({}, { ...DEFAULT_POLICY, warningShares: [0.5, 0.75, 0.9] });
+      const created = (await state(h)).createdAt;
+      const warnings = async () => (await state(h)).timeline.filter((e) => e.event === 'acknowledge warning');
+      await env.sleep(2 * H - 1_000);
+      expect(await warnings()).toEqual([]);
+      await env.sleep(1_000);
+      await eventually(warnings, (w) => w.length === 1);
+      await env.sleep(H); // 75 %
+      await eventually(warnings, (w) => w.length === 2);
+      await env.sleep(0.6 * H); // 90 % at 3.6 h
+      const three = await eventually(warnings, (w) => w.length === 3);
+      expect(three.map((w) => w.note)).toEqual(['2h left', '1h left', '24m left']);
+      const offsets = three.map((w) => w.at - created);
+      [2 * H, 3 * H, 3.6 * H].forEach((at, i) => {
+        expect(offsets[i]).toBeGreaterThanOrEqual(at);
+        expect(offsets[i]).toBeLessThan(at + 1_000);
+      });
+      await env.sleep(2 * H); // breached, escalated: no more warnings
+      const after = await eventually(() => state(h), (v) => v.escalations.length >= 1);
+      expect(after.timeline.filter((e) => e.event === 'acknowledge warning')).toHaveLength(3);
+      expect(await eventually(() => notificationsOf(h.workflowId.slice('ticket-'.length), 'warning'), (r) => r.length === 3)).toHaveLength(3);
+    });
+  });
+});
+
 describe('resolution SLA', () => {
   it('waiting on the requester pauses the clock: 10 h of waiting moves the 24 h target to 34 h', async () => {
     await withWorker(async () => {
