@@ -217,7 +217,14 @@ export interface WorkItemState {
   /** How many label changes arrived from the tracker; keys the comments that answer them. */
   labelChangesSeen: number;
   /** What the tracker issue carries, as far as the workflow knows (what it set, or a label set there). */
-  issue: { label: string | null; milestone: string | null; closed: boolean; mirrored: string[] };
+  issue: {
+    label: string | null;
+    milestone: string | null;
+    closed: boolean;
+    mirrored: string[];
+    /** What the tracker refused for good (a deleted issue): not asked again until the item moves on. */
+    refused?: { label?: string; milestone?: string | null; close?: boolean };
+  };
   /** The tracker refused to create the issue for good: nothing to mirror; the process goes on without it. */
   trackerRefused: boolean;
   /** Labels the workflow set lately, whose webhook echo may still arrive. */

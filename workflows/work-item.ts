@@ -78,6 +78,8 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
     projection: nothingProjected(),
   };
   const state: WorkItemState = carried.item;
+  // Before any handler: a signal that came with the start is delivered as its handler is registered.
+  if (!input.carried) record(state, state.createdAt, 'created', 'intake', item.title);
   const loop = mainLoop();
   const noun = kind === 'feature-request' ? 'feature request' : 'bug report';
   const issue = () => ({ project: state.tracker!.project, iid: state.tracker!.iid });
@@ -138,6 +140,12 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
           }
           for (const l of applied.add) if (!l.startsWith('Workflow::') && !state.issue.mirrored.includes(l)) state.issue.mirrored.push(l);
         },
+        // Refused (a deleted issue) or given up: recorded once, and not asked again for this change;
+        // the next change of stage tries again.
+        refused: (data: { label: string }) => {
+          state.issue.refused = { ...state.issue.refused, label: data.label };
+          for (const l of state.labels) if (!state.issue.mirrored.includes(l)) state.issue.mirrored.push(l);
+        },
       },
       milestone: {
         activity: 'setTrackerMilestone',
@@ -149,12 +157,19 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
         done: (_data, applied: { milestone: string | null }) => {
           state.issue.milestone = applied.milestone;
         },
+        refused: () => {
+          state.issue.refused = { ...state.issue.refused, milestone: state.milestone?.title ?? null };
+        },
       },
       close: {
         activity: 'closeTrackerIssue',
         start: (_data, key) => (state.tracker ? { args: { idempotencyKey: key, ...issue() } } : null),
         done: () => {
           state.issue.closed = true;
+        },
+        // The item is over either way: a refused close is recorded, not retried.
+        refused: () => {
+          state.issue.refused = { ...state.issue.refused, close: true };
         },
       },
       comment: {
@@ -176,15 +191,17 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
     const queued = carried.effects.pending.filter((p) => p.kind === 'labels');
     const last = queued.length ? (queued[queued.length - 1]!.data as { label: string }).label : state.issue.label;
     const extra = state.labels.some((l) => !state.issue.mirrored.includes(l));
-    if (wanted !== last || (extra && queued.length === 0)) {
+    const refused = state.issue.refused ?? {};
+    if ((wanted !== last && !(queued.length === 0 && refused.label === wanted)) || (extra && queued.length === 0)) {
       state.trackerSyncs += 1;
       effects.add(`labels:${state.trackerSyncs}`, 'labels', { label: wanted }, { lane: 'tracker', summary: `label → ${wanted}` });
     }
-    if ((state.milestone?.title ?? null) !== state.issue.milestone && !effects.pendingStep('milestone')) {
+    const milestone = state.milestone?.title ?? null;
+    if (milestone !== state.issue.milestone && milestone !== refused.milestone && !effects.pendingStep('milestone')) {
       state.trackerSyncs += 1;
       effects.add(`milestone:${state.trackerSyncs}`, 'milestone', {}, { lane: 'tracker', summary: 'milestone' });
     }
-    if (isFinal(state.stage) && !state.issue.closed && !effects.pendingStep('close')) {
+    if (isFinal(state.stage) && !state.issue.closed && !refused.close && !effects.pendingStep('close')) {
       effects.add('close', 'close', {}, { lane: 'tracker', summary: 'close the tracker issue' });
     }
   }
@@ -368,7 +385,6 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
 
   /** Runs until a final stage (and the tracker caught up): what is due, the tracker, publishing. */
   async function run(nextWakeUp: () => WakeUp | null): Promise<WorkItemView> {
-    if (!input.carried) record(state, state.createdAt, 'created', 'intake', item.title);
     const publishToOperators = operatorView();
     await loop.run({
       effects,
