@@ -302,9 +302,9 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
   router.get('/:id/messages', async (req, res) => {
     const id = itemIdFrom(req.params.id);
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
-    const { rows } = await pool.query<{ created_at: Date }>('SELECT created_at FROM tickets WHERE id = $1', [id]);
-    if (!rows[0]) throw notFound(id);
-    const messages = await messagesOf(pool, ticketWorkflowId(id), rows[0].created_at, page);
+    const { rowCount } = await pool.query('SELECT 1 FROM tickets WHERE id = $1', [id]);
+    if (!rowCount) throw notFound(id);
+    const messages = await messagesOf(pool, 'tickets', id, page);
     res.json({ id, messages: messages.map((m) => ({ ...m, createdAt: m.createdAt.toISOString() })), ...page });
   });
 

@@ -53,19 +53,23 @@ export interface StoredMessage {
 }
 
 /**
- * One page of a workflow's messages since `since` (the item's creation: a workflow id reused after the
- * namespace's retention does not show the earlier item's messages), oldest first.
+ * One page of an item's conversation, in the order its timeline took the messages: the messages its
+ * current workflow chain refers to (item_events), so a refused action's message, or an earlier item's
+ * under a workflow id reused after the namespace's retention, never shows.
  */
 export async function messagesOf(
   pool: Pool,
-  workflowId: string,
-  since: Date,
+  table: 'tickets',
+  itemId: string,
   page: { limit: number; offset: number },
 ): Promise<StoredMessage[]> {
   const { rows } = await pool.query<StoredMessage>(
-    `SELECT id, author, role, body, created_at AS "createdAt" FROM messages
-      WHERE workflow_id = $1 AND created_at >= $2 ORDER BY created_at, id LIMIT $3 OFFSET $4`,
-    [workflowId, since, page.limit, page.offset],
+    `SELECT m.id, m.author, m.role, m.body, m.created_at AS "createdAt"
+       FROM ${table} t
+       JOIN item_events e ON e.workflow_id = t.workflow_id AND e.chain_id = t.chain_id
+       JOIN messages m ON m.id = e.message_id
+      WHERE t.id = $1 ORDER BY e.seq LIMIT $2 OFFSET $3`,
+    [itemId, page.limit, page.offset],
   );
   return rows;
 }

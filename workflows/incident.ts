@@ -56,6 +56,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<un
   const dedupKey = workflowId;
   const loop = mainLoop();
   const record = (event: string, by?: string, note?: string) => recordEntry(s, Date.now(), event, by, note);
+  // Before any handler: a signal that came with the start is delivered as its handler is registered.
+  if (!input.carried) record('raised', 'intake', `${incident.severity}; ${policy.escalationMode} pages the chain`);
 
   // ---- external effects: each queued once (s.done), carried out by the runner ---------------------
 
@@ -567,7 +569,6 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<un
 
   // ---- the main loop: do what is due, then sleep until the next deadline or the next change -----
 
-  if (!input.carried) record('raised', 'intake', `${incident.severity}; ${policy.escalationMode} pages the chain`);
   const publishToOperators = operatorView();
 
   await loop.run({

@@ -75,6 +75,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
   // The SLA clocks start when the request arrived (the start of the workflow), not when a worker first ran it.
   const carried = carriedState(input, info.startTime.getTime());
   const t = carried.ticket;
+  // Before any handler: a signal-with-start's signal is delivered as its handler is registered.
+  if (!input.carried) recordEntry(t, t.createdAt, 'created', 'intake', `${ticket.channel}, tier ${ticket.tier}`);
   const loop = mainLoop();
 
   const effects = effectRunner({
@@ -263,8 +265,6 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
   }
 
   // ---- the main loop ---------------------------------------------------------------------------
-
-  if (!input.carried) recordEntry(t, t.createdAt, 'created', 'intake', `${ticket.channel}, tier ${ticket.tier}`);
 
   const publishToOperators = operatorView();
   let clocks: TicketSlaClocks = clocksOf(t, policy, Date.now());
