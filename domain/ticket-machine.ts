@@ -142,8 +142,11 @@ export function refusal(t: TicketState, policy: TicketPolicy, command: TicketCom
       // The chain would stop at once: a paused or met clock ends any escalation.
       if (t.status === 'waiting-on-requester') return 'the desk is waiting on the requester (the clock is paused)';
       if (t.status === 'handed-off') return 'the ticket was handed off to a centre of expertise';
+      // A chain that ran out (or is held) does not stand in the way of escalating again.
       const running = t.escalating.resolution;
-      return running ? `the ticket is already escalating (level ${currentLevel(policy, running)})` : null;
+      return running && !running.ended && running.suspendedAt === undefined
+        ? `the ticket is already escalating (level ${currentLevel(policy, running)})`
+        : null;
     }
     case 'satisfaction':
       if (t.status !== 'resolved') return 'the satisfaction pulse is open once the ticket is resolved';
@@ -335,12 +338,22 @@ export function dueWork(t: TicketState, policy: TicketPolicy, clocks: TicketSlaC
 
 function checkClock(t: TicketState, policy: TicketPolicy, sla: SlaName, clock: SlaClockState, episode: number, now: number): NotificationIntent[] {
   const out: NotificationIntent[] = [];
-  const run = t.escalating[sla];
-  if (clock.metAt !== null || clock.paused) {
+  let run = t.escalating[sla];
+  if (run && run.episode !== episode) {
+    // A reopen started a new episode: the old episode's chain is over.
+    delete t.escalating[sla];
+    run = undefined;
+  }
+  if (clock.metAt !== null) {
     if (run) {
       delete t.escalating[sla];
-      recordEntry(t, now, `escalation of ${sla} stopped`, 'system', clock.metAt !== null ? 'target met' : 'clock paused');
+      recordEntry(t, now, `escalation of ${sla} stopped`, 'system', 'target met');
     }
+    return out;
+  }
+  if (clock.paused) {
+    // Waiting on the requester: the chain holds where it is, and goes on when the clock runs again.
+    if (run) suspend(t, run, sla, now, 'clock paused');
     return out;
   }
   if (!clock.breached) {
@@ -356,29 +369,51 @@ function checkClock(t: TicketState, policy: TicketPolicy, sla: SlaName, clock: S
         text: `Ticket ${t.ticket.id}: ${formatDuration(left)} left on the ${slaLabel(sla, t.tier)} target.`,
       });
     }
-    if (run?.manual && run.episode === episode) {
+    if (run?.manual && !run.breached) {
       // An agent escalated by hand: the chain runs on its own timing until the target is met.
+      resume(t, run, sla, now);
       out.push(...takeDueSteps(t, policy, sla, now));
     } else if (run) {
-      // A re-tier gave the clock more time: the breach is over.
-      delete t.escalating[sla];
-      recordEntry(t, now, `escalation of ${sla} stopped`, 'system', 'target moved by a re-tier');
+      // A re-tier gave the clock more time: the breach is over unless a later change brings it back.
+      suspend(t, run, sla, now, 'target moved by a re-tier');
     }
     return out;
   }
   const breachedAt = clock.breachedAt ?? clock.dueAt ?? now;
-  if (run && run.episode === episode && run.manual && !run.breached) {
-    // Already escalated by hand: the breach is recorded and the running chain carries on.
-    run.breached = true;
-    t.breaches.push({ sla, episode, at: now, dueAt: breachedAt });
-    recordEntry(t, now, `${sla} breached`, 'system', 'already escalated by an agent');
-  } else if (!run || run.episode !== episode) {
-    t.breaches.push({ sla, episode, at: now, dueAt: breachedAt });
-    recordEntry(t, now, `${sla} breached`, 'system');
+  const recorded = t.breaches.some((b) => b.sla === sla && b.episode === episode);
+  if (run) {
+    // The same breach as before a pause or a re-tier: the chain goes on where it was, not from level 1.
+    resume(t, run, sla, now);
+    if (run.manual && !run.breached && !recorded) {
+      // Already escalated by hand: the breach is recorded and the running chain carries on.
+      run.breached = true;
+      t.breaches.push({ sla, episode, at: now, dueAt: breachedAt });
+      recordEntry(t, now, `${sla} breached`, 'system', 'already escalated by an agent');
+    }
+  } else {
+    if (!recorded) {
+      t.breaches.push({ sla, episode, at: now, dueAt: breachedAt });
+      recordEntry(t, now, `${sla} breached`, 'system');
+    }
     t.escalating[sla] = { episode, key: `b${t.breaches.length}`, startedAt: breachedAt, fromLevel: 0, taken: 0 };
   }
   out.push(...takeDueSteps(t, policy, sla, now));
   return out;
+}
+
+/** Holds a running chain (once); its steps are not taken while it is held. */
+function suspend(t: TicketState, run: EscalationRun, sla: SlaName, now: number, why: string): void {
+  if (run.suspendedAt !== undefined) return;
+  run.suspendedAt = now;
+  recordEntry(t, now, `escalation of ${sla} stopped`, 'system', why);
+}
+
+/** A held chain goes on: its remaining steps keep their spacing, counted from now, not from before the hold. */
+function resume(t: TicketState, run: EscalationRun, sla: SlaName, now: number): void {
+  if (run.suspendedAt === undefined) return;
+  run.startedAt += now - run.suspendedAt;
+  delete run.suspendedAt;
+  recordEntry(t, now, `escalation of ${sla} resumed`, 'system');
 }
 
 /** Takes every step of the SLA's running chain that is due, and records the chain's end once. */
@@ -452,7 +487,7 @@ export function nextWakeUp(
       if (clock.dueAt !== null) candidates.push({ at: clock.dueAt, summary: `${label} due` });
     }
     const run = t.escalating[sla];
-    const next = run ? nextChainMoment(policy.escalationChain, run) : null;
+    const next = run && run.suspendedAt === undefined ? nextChainMoment(policy.escalationChain, run) : null;
     if (next) candidates.push({ at: next.at, summary: `${label}: next escalation step` });
   }
   if (t.status === 'resolved' && t.resolvedAt !== null) {

@@ -114,6 +114,8 @@ export interface EscalationRun extends ChainRun {
   manual?: { by: string; reason: string };
   /** The target was missed while the (manual) run was going. */
   breached?: boolean;
+  /** Held since then (the clock paused, or a re-tier gave it more time); goes on when breached again. */
+  suspendedAt?: number;
 }
 
 export interface Satisfaction {

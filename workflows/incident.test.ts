@@ -353,6 +353,8 @@ describe('a private emergency', () => {
       await env.sleep(31 * M); // one status update in each announcement thread
       await eventually(() => state(h), (s) => s.statusUpdates === 1);
       await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Access revoked.' }] });
+      // The follow-up task exists once the tracker has answered; how soon that is depends on the worker.
+      await eventually(() => state(h), (s) => s.followUp !== null);
       await h.executeUpdate(closeFollowUpUpdate, { args: [{ by: 'alice' }] });
       const done = (await h.result()) as IncidentView;
 
