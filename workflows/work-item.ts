@@ -95,9 +95,10 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
     kinds: {
       'create-issue': {
         activity: 'createTrackerIssue',
-        // The label is the one the item has when the issue is created (an action may have moved it meanwhile).
+        // The label is the one the item had when the issue was asked for: the stages it went through
+        // before the tracker answered follow as label changes, in order, as they do afterwards.
         start: (data: { label?: string }, key) => {
-          data.label = labelOf(state);
+          data.label ??= labelOf(state);
           return {
             args: {
               idempotencyKey: key,
@@ -184,7 +185,9 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
   function syncTracker(): void {
     if (state.trackerRefused) return;
     if (!state.tracker) {
-      if (!effects.pendingStep('issue')) effects.add('issue', 'create-issue', {}, { lane: 'tracker', summary: 'create the tracker issue' });
+      if (!effects.pendingStep('issue')) {
+        effects.add('issue', 'create-issue', { label: labelOf(state) }, { lane: 'tracker', summary: 'create the tracker issue' });
+      }
       return;
     }
     const wanted = labelOf(state);
