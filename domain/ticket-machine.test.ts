@@ -21,6 +21,7 @@ import {
   type TicketCommand,
 } from './ticket-machine';
 import { recordEntry } from './timeline';
+import { ticketActArb, ticketCommand, type TicketAct } from '../test/ticket-acts';
 
 const S = 1_000;
 const M = 60 * S;
@@ -47,48 +48,15 @@ const POLICIES: Record<string, { policy: TicketPolicy; unit: number }> = {
 
 // ---- what a run is made of ----------------------------------------------------------------------
 
-/** An action, before it is given its details (who, which message). */
-type Act =
-  | { type: 'acknowledge' }
-  | { type: 'reply'; role: 'agent' | 'requester' }
-  | { type: 'wait-on-requester' }
-  | { type: 'requester-replied' }
-  | { type: 'change-tier'; tier: Tier }
-  | { type: 'assign'; assignee: string }
-  | { type: 'hand-off' }
-  | { type: 'resolve' }
-  | { type: 'reopen' }
-  | { type: 'escalate' }
-  | { type: 'close' }
-  | { type: 'satisfaction'; resolved: boolean; score: number };
-
 type Step =
-  | { do: 'act'; act: Act }
+  | { do: 'act'; act: TicketAct }
   /** Time passes: `units` hundredths of the policy's unit, plus `ms`. */
   | { do: 'wait'; units: number; ms: number }
   /** Time passes up to the next wake-up the loop sleeps until, give or take a millisecond. */
   | { do: 'next-wake-up'; offset: -1 | 0 | 1 };
 
-const actArb: fc.Arbitrary<Act> = fc.oneof(
-  { arbitrary: fc.constant({ type: 'acknowledge' as const }), weight: 3 },
-  { arbitrary: fc.constantFrom('agent' as const, 'requester' as const).map((role) => ({ type: 'reply' as const, role })), weight: 3 },
-  { arbitrary: fc.constant({ type: 'wait-on-requester' as const }), weight: 3 },
-  { arbitrary: fc.constant({ type: 'requester-replied' as const }), weight: 3 },
-  { arbitrary: fc.constantFrom<Tier>(1, 2, 3).map((tier) => ({ type: 'change-tier' as const, tier })), weight: 3 },
-  { arbitrary: fc.constantFrom('alice', 'bob').map((assignee) => ({ type: 'assign' as const, assignee })), weight: 1 },
-  { arbitrary: fc.constant({ type: 'hand-off' as const }), weight: 2 },
-  { arbitrary: fc.constant({ type: 'resolve' as const }), weight: 2 },
-  { arbitrary: fc.constant({ type: 'reopen' as const }), weight: 2 },
-  { arbitrary: fc.constant({ type: 'escalate' as const }), weight: 2 },
-  { arbitrary: fc.constant({ type: 'close' as const }), weight: 1 },
-  {
-    arbitrary: fc.record({ resolved: fc.boolean(), score: fc.integer({ min: 1, max: 5 }) }).map((r) => ({ type: 'satisfaction' as const, ...r })),
-    weight: 1,
-  },
-);
-
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: actArb.map((act) => ({ do: 'act' as const, act })), weight: 5 },
+  { arbitrary: ticketActArb.map((act) => ({ do: 'act' as const, act })), weight: 5 },
   {
     // Mostly within the targets, sometimes far past them (the reopen window, a weekend).
     arbitrary: fc.record({
@@ -111,36 +79,8 @@ type Run = typeof runArb extends fc.Arbitrary<infer R> ? R : never;
 
 const ref = (id: string): MessageRef => ({ id, preview: id, length: id.length });
 
-function command(act: Act, n: number): TicketCommand {
-  switch (act.type) {
-    case 'acknowledge':
-      return { type: 'acknowledge', by: 'alice' };
-    case 'reply':
-      return act.role === 'agent'
-        ? { type: 'reply', by: 'alice', role: 'agent', message: ref(`reply-${n}`) }
-        : { type: 'reply', by: 'requester', role: 'requester', message: ref(`answer-${n}`) };
-    case 'wait-on-requester':
-      return { type: 'wait-on-requester', by: 'alice', question: ref(`question-${n}`) };
-    case 'requester-replied':
-      return { type: 'requester-replied', message: ref(`zendesk-${n}`), source: 'zendesk' };
-    case 'change-tier':
-      return { type: 'change-tier', by: 'alice', tier: act.tier, reason: 'triage' };
-    case 'assign':
-      return { type: 'assign', by: 'lead', assignee: act.assignee };
-    case 'hand-off':
-      return { type: 'hand-off', by: 'alice', team: 'total-rewards', reason: 'policy exception' };
-    case 'resolve':
-      return { type: 'resolve', by: 'alice', resolution: ref(`resolution-${n}`) };
-    case 'reopen':
-      return { type: 'reopen', by: 'requester', reason: 'still broken' };
-    case 'escalate':
-      return { type: 'escalate', by: 'alice', reason: 'VIP customer' };
-    case 'close':
-      return { type: 'close', by: 'alice' };
-    case 'satisfaction':
-      return { type: 'satisfaction', resolved: act.resolved, score: act.score };
-  }
-}
+/** The command an action becomes; the n-th step's messages are named after it. */
+const command = (act: TicketAct, n: number): TicketCommand => ticketCommand(act, (use) => ref(`${use}-${n}`));
 
 // ---- the simulation -------------------------------------------------------------------------------
 
@@ -450,7 +390,7 @@ describe('the ticket machine run as the workflow runs it', () => {
         if (ticket.timeline.some((e) => e.event === 'closed' && e.by === 'system')) seen.closedByTime++;
         if (ticket.timeline.some((e) => e.event.startsWith('escalation of resolution stopped') && e.note === 'target moved by a re-tier')) seen.retierBreached++;
       }),
-      { numRuns: 300, seed: 42 },
+      { numRuns: 1_000, seed: 42 },
     );
     if (process.env.MACHINE_VERBOSE) console.log(JSON.stringify(seen));
     for (const [what, count] of Object.entries(seen)) expect([what, count > 3]).toEqual([what, true]);

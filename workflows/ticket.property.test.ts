@@ -46,6 +46,7 @@ import { apply, clocksOf, dueWork, nextWakeUp, openTicket, refusal, type TicketC
 import { recordEntry } from '../domain/timeline';
 import { messageRef } from '../test/actions';
 import { eventually } from '../test/eventually';
+import { agentActArb, ticketCommand, type AgentAct } from '../test/ticket-acts';
 import type { TestDatabase } from '../test/postgres';
 import { timeSkippingDesk } from '../test/time-skipping';
 import type { ticketWorkflow } from './ticket';
@@ -74,18 +75,7 @@ const LIMIT_SLACK = 100;
 
 // ---- what a run is made of ----------------------------------------------------------------------
 
-type Act =
-  | { type: 'acknowledge' }
-  | { type: 'reply'; role: 'agent' | 'requester' }
-  | { type: 'wait-on-requester' }
-  | { type: 'change-tier'; tier: Tier }
-  | { type: 'assign'; assignee: string }
-  | { type: 'hand-off' }
-  | { type: 'resolve' }
-  | { type: 'reopen' }
-  | { type: 'escalate' }
-  | { type: 'close' }
-  | { type: 'satisfaction'; resolved: boolean; score: number };
+type Act = AgentAct;
 
 /** An action; when the machine would refuse it, the `alt`-th of the actions it accepts instead. */
 type Step = { do: 'act'; act: Act; alt: number } | { do: 'sleep'; ms: number };
@@ -109,25 +99,8 @@ const EVERY_ACT: Act[] = [
   { type: 'satisfaction', resolved: true, score: 4 },
 ];
 
-const actArb: fc.Arbitrary<Act> = fc.oneof(
-  { arbitrary: fc.constant({ type: 'acknowledge' as const }), weight: 3 },
-  { arbitrary: fc.constantFrom('agent' as const, 'requester' as const).map((role) => ({ type: 'reply' as const, role })), weight: 3 },
-  { arbitrary: fc.constant({ type: 'wait-on-requester' as const }), weight: 3 },
-  { arbitrary: fc.constantFrom<Tier>(1, 2, 3).map((tier) => ({ type: 'change-tier' as const, tier })), weight: 3 },
-  { arbitrary: fc.constantFrom('alice', 'bob').map((assignee) => ({ type: 'assign' as const, assignee })), weight: 1 },
-  { arbitrary: fc.constant({ type: 'hand-off' as const }), weight: 2 },
-  { arbitrary: fc.constant({ type: 'resolve' as const }), weight: 2 },
-  { arbitrary: fc.constant({ type: 'reopen' as const }), weight: 2 },
-  { arbitrary: fc.constant({ type: 'escalate' as const }), weight: 2 },
-  { arbitrary: fc.constant({ type: 'close' as const }), weight: 1 },
-  {
-    arbitrary: fc.record({ resolved: fc.boolean(), score: fc.integer({ min: 1, max: 5 }) }).map((r) => ({ type: 'satisfaction' as const, ...r })),
-    weight: 1,
-  },
-);
-
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: fc.record({ act: actArb, alt: fc.nat(100) }).map((a) => ({ do: 'act' as const, ...a })), weight: 5 },
+  { arbitrary: fc.record({ act: agentActArb, alt: fc.nat(100) }).map((a) => ({ do: 'act' as const, ...a })), weight: 5 },
   {
     arbitrary: fc
       .oneof(fc.integer({ min: S, max: 30 * H }), fc.integer({ min: S, max: 2 * H }), fc.constantFrom(3 * H, 4 * H, 18 * H, 24 * H, 30 * H))
@@ -146,34 +119,7 @@ const runArb = fc.record({
 });
 type Run = typeof runArb extends fc.Arbitrary<infer R> ? R : never;
 
-function command(act: Act, message: () => MessageRef): TicketCommand {
-  switch (act.type) {
-    case 'acknowledge':
-      return { type: 'acknowledge', by: 'alice' };
-    case 'reply':
-      return act.role === 'agent'
-        ? { type: 'reply', by: 'alice', role: 'agent', message: message() }
-        : { type: 'reply', by: 'requester', role: 'requester', message: message() };
-    case 'wait-on-requester':
-      return { type: 'wait-on-requester', by: 'alice', question: message() };
-    case 'change-tier':
-      return { type: 'change-tier', by: 'alice', tier: act.tier, reason: 'triage' };
-    case 'assign':
-      return { type: 'assign', by: 'lead', assignee: act.assignee };
-    case 'hand-off':
-      return { type: 'hand-off', by: 'alice', team: 'total-rewards', reason: 'policy exception' };
-    case 'resolve':
-      return { type: 'resolve', by: 'alice', resolution: message() };
-    case 'reopen':
-      return { type: 'reopen', by: 'requester', reason: 'still broken' };
-    case 'escalate':
-      return { type: 'escalate', by: 'alice', reason: 'VIP customer' };
-    case 'close':
-      return { type: 'close', by: 'alice' };
-    case 'satisfaction':
-      return { type: 'satisfaction', resolved: act.resolved, score: act.score };
-  }
-}
+const command = (act: Act, message: () => MessageRef): TicketCommand => ticketCommand(act, message);
 
 /** The update that carries a command, and its input (as the API sends it). */
 function update(cmd: TicketCommand): { def: UpdateDefinition<TicketActionResult, [any]>; input: unknown } {
