@@ -1,8 +1,9 @@
 // The bug-report workflow on the time-skipping test server, with the real activities on PostgreSQL
 // and the `log` tracker: what was done on the tracker is read back from external_effects.
 import { randomBytes } from 'node:crypto';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Integrations } from '../activities/integrations';
 import { DEFAULT_POLICY, resolveWorkItemPolicy } from '../domain/policy';
 import { DESK_BLOCKED, DESK_KIND, DESK_STAGE } from '../domain/search-attributes';
 import {
@@ -25,6 +26,7 @@ import { eventually } from '../test/eventually';
 import { actThenView } from '../test/actions';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { TestDatabase } from '../test/postgres';
+import { recordingIntegrations, type DriverCall } from '../test/recording-integrations';
 import { timeSkippingDesk } from '../test/time-skipping';
 import type { bugReportWorkflow } from './bug-report';
 
@@ -33,8 +35,45 @@ const taskQueue = 'bug-report-tests';
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
+/** The worker's integrations for the test that sets them; otherwise the silent log ones. */
+let integrations: Integrations | undefined;
+afterEach(() => {
+  integrations = undefined;
+});
 // A fresh time-skipping server and desk worker for every test (test/time-skipping.ts says why).
-const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = test) });
+const withWorker = timeSkippingDesk({
+  taskQueue,
+  use: (test) => ({ env, db } = test),
+  worker: () => (integrations ? { integrations } : {}),
+});
+
+/**
+ * The recording log drivers, with the tracker's createIssue held (a tracker slow to answer) until the
+ * test lets it go: `asked` is every createIssue that reached the tracker, with its arguments.
+ */
+function heldIssueCreation() {
+  const recorder = recordingIntegrations();
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const asked: DriverCall[] = [];
+  const tracker = recorder.integrations.tracker;
+  const held: Integrations = {
+    ...recorder.integrations,
+    tracker: {
+      driver: tracker.driver,
+      setLabels: (l) => tracker.setLabels(l),
+      setMilestone: (m) => tracker.setMilestone(m),
+      comment: (c) => tracker.comment(c),
+      closeIssue: (c) => tracker.closeIssue(c),
+      async createIssue(i) {
+        asked.push({ system: 'tracker', action: 'createIssue', args: i });
+        await gate;
+        return tracker.createIssue(i);
+      },
+    },
+  };
+  return { integrations: held, calls: recorder.calls, asked, release: () => open() };
+}
 
 type Handle = WorkflowHandle<typeof bugReportWorkflow>;
 
@@ -136,6 +175,70 @@ describe('triage', () => {
       expect((((await h.result()) as WorkItemView)).closedAt).not.toBeNull();
       expect(await labelsPutOn(h)).toEqual(['Workflow::Triage', 'Workflow::Rejected']);
       expect(await effects(h, 'comment:rejected')).toHaveLength(1);
+    });
+  });
+
+  it('triaged as invalid before the tracker created its issue: the issue is created in Triage, then labelled Rejected and closed', async () => {
+    const slow = heldIssueCreation();
+    integrations = slow.integrations;
+    await withWorker(async () => {
+      const h = await fileBug();
+      // The issue was asked for (in Triage) and the tracker has not answered.
+      await eventually(async () => slow.asked.length, (n) => n > 0);
+      expect(slow.asked).toHaveLength(1);
+      expect(slow.asked[0]!.args).toMatchObject({ labels: ['Workflow::Triage'] });
+      const closed = await act(h, bugTriageUpdate, { by: 'alice', valid: false, reason: 'works as designed' });
+      expect(closed.stage).toBe('rejected');
+      expect(closed.tracker).toBeNull();
+      expect(closed.pendingEffects).toBeGreaterThan(0);
+
+      // Now the tracker answers: the workflow finishes once the issue shows where the report is.
+      slow.release();
+      const done = (await h.result()) as WorkItemView;
+      expect(done.stage).toBe('rejected');
+      expect(done.closedAt).not.toBeNull();
+      expect(done.tracker).not.toBeNull();
+      expect(done.issue).toMatchObject({ label: 'Workflow::Rejected', closed: true });
+      expect(done.pendingEffects).toBe(0);
+      expect(done.integrationFailures).toEqual([]);
+
+      // Created once, with the label it had when it was asked for; then moved to Rejected and closed.
+      const created = slow.calls.filter((c) => c.system === 'tracker' && c.action === 'createIssue');
+      expect(created).toHaveLength(1);
+      expect(created[0]!.args).toMatchObject({ labels: ['Workflow::Triage'] });
+      expect(await labelsPutOn(h)).toEqual(['Workflow::Triage', 'Workflow::Rejected']);
+      const setLabels = slow.calls.filter((c) => c.system === 'tracker' && c.action === 'setLabels');
+      expect(setLabels.map((c) => c.args)).toEqual([expect.objectContaining({ add: ['Workflow::Rejected'], remove: ['Workflow::Triage'] })]);
+      const onTracker = (await effects(h, '')).map((step) => step.split(':')[0]).filter((k) => k === 'issue' || k === 'labels' || k === 'close');
+      expect(onTracker).toEqual(['issue', 'labels', 'close']);
+      expect(await effects(h, 'comment:rejected')).toHaveLength(1);
+    });
+  });
+
+  it('triaged as invalid in the same request that files it (update-with-start): the issue still shows Triage, then Rejected', async () => {
+    await withWorker(async () => {
+      const id = `br-${randomBytes(4).toString('hex')}`;
+      const start = new WithStartWorkflowOperation<typeof bugReportWorkflow>('bugReportWorkflow', {
+        taskQueue,
+        workflowId: workItemWorkflowId('bug-report', id),
+        workflowIdConflictPolicy: 'FAIL',
+        args: [
+          {
+            item: { id, kind: 'bug-report', externalId: null, title: 'Export crashes on empty reports', description: '', requester: { name: 'Kim' } },
+            policy: resolveWorkItemPolicy(DEFAULT_POLICY, 'bug-report'),
+          },
+        ],
+      });
+      // The update runs in the workflow's first task, as its handler is registered.
+      const answer = await env.client.workflow.executeUpdateWithStart(bugTriageUpdate, {
+        args: [{ by: 'alice', valid: false, reason: 'works as designed' }],
+        startWorkflowOperation: start,
+      });
+      expect(answer.stage).toBe('rejected');
+      const h: Handle = await start.workflowHandle();
+      expect(((await h.result()) as WorkItemView).closedAt).not.toBeNull();
+      expect(await labelsPutOn(h)).toEqual(['Workflow::Triage', 'Workflow::Rejected']);
+      expect(await effects(h, 'close')).toEqual(['close']);
     });
   });
 

@@ -181,6 +181,10 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
     },
   });
 
+  // The issue is asked for before any handler is registered: an update that came with the start
+  // (a triage in the first workflow task) then moves it on by a label change, as any later one does.
+  if (!input.carried) syncTracker();
+
   /** Queues what the issue needs to show the state: created, label, labels, milestone, closed. */
   function syncTracker(): void {
     if (state.trackerRefused) return;
