@@ -39,7 +39,8 @@ describe('an emergency incident on the running desk', () => {
     const page = second.body.pages[1];
     expect(page).toMatchObject({ level: 2, notified: ['oncall-secondary'], reason: 'paging chain' });
     expect(page.at - second.body.createdAt).toBeGreaterThanOrEqual(ACK_MS);
-    expect(page.at - second.body.createdAt).toBeLessThan(ACK_MS + 2_000);
+    // Due at ACK_MS and taken then, give or take a busy worker (level 2 is paged again 10 s later).
+    expect(page.at - second.body.createdAt).toBeLessThan(ACK_MS + 5_000);
 
     // Each page is an activity in the workflow's history, and the operator sees the level.
     const handle = env.client.workflow.getHandle(`incident-${id}`);

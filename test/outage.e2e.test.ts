@@ -102,9 +102,10 @@ test('with Slack answering 503, a breach escalates on time and an acknowledgemen
 
   const breached = await eventually(() => ticket(a.body.id), (t) => t.escalations.length === 1, ACK_MS + 20_000);
   expect(breached.escalations[0]).toMatchObject({ sla: 'acknowledge', level: 1, notified: ['#support-escalations'] });
-  // Taken within a second of the due time, with the warning still being retried behind it.
+  // Taken at the due time (give or take a busy worker), not after the warning it would once have waited
+  // for: that one is still being retried behind it (given up on only after 10 minutes).
   expect(breached.escalations[0]!.at - (created + ACK_MS)).toBeGreaterThanOrEqual(0);
-  expect(breached.escalations[0]!.at - (created + ACK_MS)).toBeLessThan(1_000);
+  expect(breached.escalations[0]!.at - (created + ACK_MS)).toBeLessThan(5_000);
   expect(breached.pendingEffects).toBeGreaterThan(0);
   expect(slack.messages).toEqual([]);
 

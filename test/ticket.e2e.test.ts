@@ -1,6 +1,7 @@
 // The desk end to end: the Temporal dev server (the real CLI), the worker and the API as separate
 // processes started the way `npm start` starts them, and PostgreSQL. Uses the `demo` policy
 // (acknowledge within 20 s), so escalation is watched in real time, never for minutes.
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEMO_POLICY } from '../domain/policy';
 import { DESK_BREACHED, DESK_KIND, DESK_STATUS, DESK_TIER } from '../domain/search-attributes';
@@ -9,6 +10,7 @@ import type { TestDatabase } from './postgres';
 import { eventually } from './eventually';
 
 const ACK_MS = DEMO_POLICY.channels.default.acknowledge.withinMs;
+const taskQueue = `e2e-${process.pid}`;
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
@@ -17,7 +19,17 @@ const {
   start: startDesk,
   kill: killDesk,
   waitUntilReady,
-} = deskProcesses({ taskQueue: `e2e-${process.pid}`, use: (desk) => ({ env, db } = desk) });
+} = deskProcesses({ taskQueue, use: (desk) => ({ env, db } = desk) });
+
+/** The identities of the workers polling the desk's workflow task queue (the server keeps a dead one listed a while). */
+const workflowPollers = async (): Promise<string[]> => {
+  const { pollers } = await env.client.workflowService.describeTaskQueue({
+    namespace: 'default',
+    taskQueue: { name: taskQueue },
+    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (pollers ?? []).map((p) => p.identity ?? '');
+};
 
 const fileTicket = (body: Record<string, unknown> = {}) =>
   http('POST', '/tickets', { subject: 'Printer on fire', requester: { email: 'pat@example.com' }, ...body });
@@ -152,13 +164,20 @@ describe('agents acting on tickets', () => {
     const b = (await fileTicket({ channel: 'forum' })).body.id;
     await http('POST', `/tickets/${b}/assign`, { by: 'lead', assignee: 'carol' });
 
+    const idsOf = (r: { body: { tickets: Array<{ id: string }> } }) => r.body.tickets.map((t) => t.id);
+    // Earlier tests leave open forum tickets of their own: wait for these two.
     const forum = await eventually(
       () => http('GET', '/tickets?channel=forum&status=open'),
-      (r) => r.body.tickets.length >= 2,
+      (r) => idsOf(r).includes(a) && idsOf(r).includes(b),
     );
-    const ids = forum.body.tickets.map((t: { id: string }) => t.id);
+    const ids = idsOf(forum);
+    expect(ids).toEqual(expect.arrayContaining([a, b]));
     expect(ids.indexOf(a)).toBeLessThan(ids.indexOf(b));
-    expect((await http('GET', '/tickets?assignee=carol')).body.tickets.map((t: { id: string }) => t.id)).toEqual([b]);
+    const carols = await eventually(
+      () => http('GET', '/tickets?assignee=carol'),
+      (r) => idsOf(r).includes(b),
+    );
+    expect(idsOf(carols)).toEqual([b]);
 
     const bad = await http('GET', '/tickets?tier=9&breached=maybe');
     expect(bad.status).toBe(400);
@@ -167,34 +186,59 @@ describe('agents acting on tickets', () => {
 });
 
 describe('timers survive the processes', () => {
-  it('with kill -9 of worker and API mid-flight, an unacknowledged ticket still escalates within 1 s of its due time and an acknowledged one never does', async () => {
+  it('with kill -9 of worker and API mid-flight, an unacknowledged ticket still escalates once, at its due time or as soon as the worker is back, and an acknowledged one never does', async () => {
     const late = (await fileTicket({ subject: 'nobody answers' })).body.id as string;
     const onTime = (await fileTicket({ subject: 'answered at once' })).body.id as string;
     await http('POST', `/tickets/${onTime}/acknowledge`, { by: 'alice' });
     const createdAt = (await http('GET', `/tickets/${late}`)).body.createdAt as number;
+    const due = createdAt + ACK_MS;
+    const killedWorkers = await workflowPollers();
+    expect(killedWorkers.length).toBeGreaterThan(0);
 
     await killDesk();
+    const restartedAt = Date.now();
     startDesk();
-    await waitUntilReady();
+    // The worker (tsx, migrations, bundling the workflows) may well be back only after the due time:
+    // when its first poll reaches the server is when the timer's task can run at the earliest.
+    const [workerBackAt] = await Promise.all([
+      eventually(workflowPollers, (ids) => ids.some((id) => !killedWorkers.includes(id)), 60_000).then((ids) => {
+        expect(ids.some((id) => !killedWorkers.includes(id))).toBe(true);
+        return Date.now();
+      }),
+      waitUntilReady(),
+    ]);
+    const runnableAt = Math.max(due, workerBackAt);
     expect((await http('GET', `/tickets/${late}`)).body.status).toBe('open');
 
     const escalated = await eventually(
       () => http('GET', `/tickets/${late}`),
       (r) => r.body.escalations.length > 0,
-      ACK_MS + 15_000,
+      Math.max(0, due - Date.now()) + 15_000,
     );
     expect(escalated.body.escalations[0]).toMatchObject({ sla: 'acknowledge', level: 1 });
-    expect(escalated.body.escalations[0].at - (createdAt + ACK_MS)).toBeGreaterThanOrEqual(0);
-    expect(escalated.body.escalations[0].at - (createdAt + ACK_MS)).toBeLessThan(1_000);
+    const at = escalated.body.escalations[0].at as number;
+    expect(at).toBeGreaterThanOrEqual(due); // not before its time
+    expect(at).toBeGreaterThan(restartedAt); // by the restarted worker, nothing was lost with the old one
+    expect(at - runnableAt).toBeLessThan(3_000); // the timer fired as soon as it could, not on a later retry or timeout
 
-    const { rows } = await db.pool.query(
-      `SELECT ticket_id, kind, recipients, extract(epoch from sent_at) * 1000 AS sent_ms
-         FROM notifications WHERE ticket_id = ANY($1) AND kind = 'escalation'`,
-      [[late, onTime]],
-    );
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ ticket_id: late, recipients: ['#support-escalations'] });
-    expect(Number(rows[0].sent_ms) - (createdAt + ACK_MS)).toBeLessThan(1_000);
+    // The notification is an activity after the workflow task that queued it. Level 2 of the demo
+    // chain (support-manager) follows 10 s after the due time and may be there too if the worker came back late.
+    const escalationRows = () =>
+      db.pool
+        .query<{ ticket_id: string; kind: string; recipients: string[]; sent_ms: string }>(
+          `SELECT ticket_id, kind, recipients, extract(epoch from sent_at) * 1000 AS sent_ms
+             FROM notifications WHERE ticket_id = ANY($1) AND kind = 'escalation' ORDER BY sent_at`,
+          [[late, onTime]],
+        )
+        .then((r) => r.rows);
+    const level1 = (rows: Awaited<ReturnType<typeof escalationRows>>) => rows.filter((r) => r.recipients.includes('#support-escalations'));
+    const rows = await eventually(escalationRows, (rs) => level1(rs).length > 0);
+    expect(rows.filter((r) => r.ticket_id === onTime)).toEqual([]);
+    expect(level1(rows)).toHaveLength(1);
+    expect(level1(rows)[0]).toMatchObject({ ticket_id: late, recipients: ['#support-escalations'] });
+    const sentMs = Number(level1(rows)[0]!.sent_ms);
+    expect(sentMs).toBeGreaterThanOrEqual(at);
+    expect(sentMs - runnableAt).toBeLessThan(5_000);
 
     // The escalation is in the workflow's history, as an activity with its summary.
     const history = await env.client.workflow.getHandle(`ticket-${late}`).fetchHistory();
@@ -207,5 +251,5 @@ describe('timers survive the processes', () => {
     );
     expect(search.typedSearchAttributes.get(DESK_BREACHED)).toBe(true);
     expect((await http('GET', `/tickets/${onTime}`)).body.escalations).toEqual([]);
-  }, 90_000);
+  }, 150_000);
 });

@@ -160,14 +160,23 @@ describe('a feature request on GitLab', () => {
       await h.executeUpdate(checkWorkloadUpdate, { args: [{ by: 'alice', validForWorkload: true }] });
       await h.executeUpdate(recordGamePlanUpdate, { args: [{ by: 'bob', gamePlan: 'CSV first.' }] });
       await h.executeUpdate(decideUpdate, { args: [{ by: 'bob', technicallyPossible: true, feasible: true, exceedsCapacity: false }] });
+      // The updates answer before the tracker follows: wait until GitLab has the Design and Planning
+      // labels (the workflow knows its own label changes once they are done) and the game-plan comment.
+      const caughtUp = await eventually(() => state(h), (s) => s.stage === 'planning' && s.pendingEffects === 0);
+      expect(caughtUp.pendingEffects).toBe(0);
+      expect(workflowLabels(gitlab.issue(project, iid)!.labels)).toEqual(['Workflow::Planning']);
+      expect(gitlab.issue(project, iid)!.notes.map((n) => n.body)).toEqual(['Game plan:\n\nCSV first.']);
       const notes = gitlab.issue(project, iid)!.notes.length;
+      const seenBefore = caughtUp.labelChangesSeen;
 
       // GitLab's webhook for "Design" (set by the workflow) arrives after the move to Planning.
       const pool = db.pool;
       expect(await applyTrackerLabels({ client: env.client, pool }, { project, iid, labels: ['Workflow::Design'], by: 'desk-bot' })).toBe('signalled');
       expect(await applyTrackerLabels({ client: env.client, pool }, { project, iid, labels: ['Workflow::Planning'], by: 'desk-bot' })).toBe('signalled');
-      await new Promise((r) => setTimeout(r, 500));
-      const s = await state(h);
+      // Both webhooks handled, and whatever they might have queued on the tracker carried out.
+      const s = await eventually(() => state(h), (v) => v.labelChangesSeen >= seenBefore + 2 && v.pendingEffects === 0);
+      expect(s.labelChangesSeen).toBe(seenBefore + 2);
+      expect(s.pendingEffects).toBe(0);
       expect(s.stage).toBe('planning');
       expect(s.timeline.some((e) => e.event === 'label change refused')).toBe(false);
       expect(workflowLabels(gitlab.issue(project, iid)!.labels)).toEqual(['Workflow::Planning']);

@@ -78,14 +78,18 @@ it("an agent's escalation notifies level 1 at once and level 2 an hour later, th
       { recipients: ['#support-escalations'], body: `Ticket ${id} was escalated by lead (key account): escalation level 1.` },
     ]);
 
-    await env.sleep(H - 1_000);
+    // env.sleep is relative to the server's current time, which real time spent above has moved on:
+    // the moments are computed from the escalation's own (workflow) time.
+    const level2Due = escalated.escalations[0]!.at + H;
+    await env.sleep(level2Due - 10_000 - (await env.currentTimeMs())); // just before; the look takes real time
     expect((await state(h)).escalations).toHaveLength(1);
-    await env.sleep(1_000);
+    await env.sleep(Math.max(0, level2Due - (await env.currentTimeMs())));
     const next = await eventually(() => state(h), (s) => s.escalations.length === 2);
-    expect(next.escalations[1]).toMatchObject({ level: 2, repeat: 1, notified: ['support-manager'], manual: true });
+    expect(next.escalations[1]).toMatchObject({ level: 2, repeat: 1, notified: ['support-manager'], manual: true, dueAt: level2Due });
+    // Both moments are workflow time: level 2 not before 1 h after level 1, and not much later either.
     const gap = next.escalations[1]!.at - next.escalations[0]!.at;
     expect(gap).toBeGreaterThanOrEqual(H);
-    expect(gap).toBeLessThan(H + 1_000);
+    expect(gap).toBeLessThan(H + 5_000);
     expect(next.breaches).toEqual([]);
   });
 });

@@ -67,6 +67,22 @@ const state = (h: WorkflowHandle): Promise<TicketView> => h.query(ticketStateQue
 const act = <I>(h: WorkflowHandle, update: UpdateDefinition<TicketActionResult, [I]>, input: I): Promise<TicketView> =>
   actThenView(h, update as UpdateDefinition<unknown, [I]>, input, ticketStateQuery);
 
+/**
+ * Moves the test server's clock to `at` (workflow time). env.sleep is relative to the server's
+ * current time, and real time spent in the test has already moved it on.
+ */
+/**
+ * How long before a deadline a test looks that it has not happened yet. The look itself takes real
+ * time, which moves the test server's clock on, so not 1 ms; "exactly at" is asserted on the times the
+ * workflow recorded.
+ */
+const JUST_BEFORE = 10_000;
+
+async function sleepUntil(at: number): Promise<void> {
+  const now = await env.currentTimeMs();
+  if (at > now) await env.sleep(at - now);
+}
+
 async function notificationsOf(ticketId: string, kind: string): Promise<Array<{ recipients: string[] }>> {
   const { rows } = await db.pool.query(
     'SELECT recipients FROM notifications WHERE ticket_id = $1 AND kind = $2 ORDER BY sent_at',
@@ -85,11 +101,13 @@ describe('acknowledgement SLA (4 h) and the escalation chain', () => {
       const warned = await eventually(() => state(h), (s) => s.timeline.some((e) => e.event === 'acknowledge warning'));
       expect(warned.timeline.some((e) => e.event === 'acknowledge warning')).toBe(true);
 
-      await env.sleep(H - 2_000); // 1 s before the target
-      expect((await state(h)).escalations).toEqual([]);
-      expect((await state(h)).breached).toBe(false);
+      const due = created + 4 * H;
+      await sleepUntil(due - JUST_BEFORE); // just before the target
+      const before = await state(h);
+      expect(before.escalations).toEqual([]);
+      expect(before.breached).toBe(false);
 
-      await env.sleep(1_000); // the 4 h mark
+      await sleepUntil(due); // the 4 h mark
       const breached = await eventually(() => state(h), (s) => s.escalations.length === 1);
       expect(breached.breaches).toHaveLength(1);
       expect(breached.breaches[0]!.dueAt).toBe(created + 4 * H);
@@ -97,13 +115,14 @@ describe('acknowledgement SLA (4 h) and the escalation chain', () => {
       expect(breached.escalations[0]!.at - created).toBeGreaterThanOrEqual(4 * H);
       expect(breached.escalations[0]!.at - created).toBeLessThan(4 * H + 1_000);
       expect(breached.breached).toBe(true);
-      expect(await notificationsOf(h.workflowId.slice('ticket-'.length), 'escalation')).toEqual([
-        { recipients: ['#support-escalations'] },
-      ]);
+      // The notification is an activity that finishes after the escalation was recorded.
+      const escalationRows = () => notificationsOf(h.workflowId.slice('ticket-'.length), 'escalation');
+      expect(await eventually(escalationRows, (rows) => rows.length > 0)).toEqual([{ recipients: ['#support-escalations'] }]);
 
-      await env.sleep(H - 2_000);
+      const level2Due = created + 5 * H; // level 1 waits 1 h before level 2
+      await sleepUntil(level2Due - JUST_BEFORE);
       expect((await state(h)).escalations).toHaveLength(1);
-      await env.sleep(2_000); // level 1 waits 1 h before level 2
+      await sleepUntil(level2Due);
       const level2 = await eventually(() => state(h), (s) => s.escalations.length === 2);
       expect(level2.escalations[1]).toMatchObject({ sla: 'acknowledge', level: 2, notified: ['support-manager'] });
       expect(level2.escalations[1]!.at - created).toBeGreaterThanOrEqual(5 * H);
@@ -149,9 +168,9 @@ describe('the warning ladder', () => {
       const h = await fileTicket({}, { ...DEFAULT_POLICY, warningShares: [0.5, 0.75, 0.9] });
       const created = (await state(h)).createdAt;
       const warnings = async () => (await state(h)).timeline.filter((e) => e.event === 'acknowledge warning');
-      await env.sleep(2 * H - 1_000);
+      await sleepUntil(created + 2 * H - JUST_BEFORE);
       expect(await warnings()).toEqual([]);
-      await env.sleep(1_000);
+      await sleepUntil(created + 2 * H);
       await eventually(warnings, (w) => w.length === 1);
       await env.sleep(H); // 75 %
       await eventually(warnings, (w) => w.length === 2);

@@ -133,7 +133,7 @@ describe('GitLab refuses to create the issue', () => {
       const accepted = await act(h, acceptUpdate, { by: 'kim' });
       expect(accepted).toMatchObject({ stage: 'completed', visible: true });
 
-      const done = await completesWithin(h, 15_000);
+      const done = await completesWithin(h, 45_000);
       expect(done.stage).toBe('completed');
       expect(done.stageHistory.map((v) => v.stage)).toEqual(['triage', 'design', 'planning', 'development', 'validation', 'completed']);
       expect(done.trackerRefused).toBe(true);
@@ -176,7 +176,7 @@ describe('GitLab refuses changes to an issue deleted after it was created', () =
       expect((await act(h, confirmFixUpdate, { by: 'kim' })).stage).toBe('production');
       expect((await act(h, completeUpdate, { by: 'dev' })).stage).toBe('completed');
 
-      const done = await completesWithin(h, 15_000);
+      const done = await completesWithin(h, 45_000);
       expect(done.stage).toBe('completed');
       expect(done.integrationFailures.map((f) => f.step.split(':').slice(0, 2).join(':'))).toEqual([
         'comment:game-plan',
@@ -213,7 +213,7 @@ describe('GitLab refuses changes to an issue deleted after it was created', () =
       expect((await act(h, completeUpdate, { by: 'dev' })).stage).toBe('completed');
 
       // Completed once the tracker effects are through: each refused once, none asked again.
-      const done = await completesWithin(h, 15_000);
+      const done = await completesWithin(h, 45_000);
       expect(done.stage).toBe('completed');
       expect(done.issue.closed).toBe(false);
       expect(done.integrationFailures.map((f) => f.step).filter((s) => s.startsWith('labels:'))).toHaveLength(tracker('setLabels').length);

@@ -144,27 +144,37 @@ describe('once() under Temporal retries (dev server)', () => {
   let service: Server;
   let serviceUrl: string;
   let calls = 0;
+  /** The service's answers wait for this: released by the test once it has seen what it waits for. */
+  let held = pendingCall<void>();
 
   beforeAll(async () => {
     [env, bundle] = await Promise.all([
       devServerEnvironment(),
       bundleWorkflowCode({ workflowsPath: require.resolve('./slow-call-workflow'), logger: new DefaultLogger('WARN') }),
     ]);
-    // A service that takes 2.5 s to answer: longer than the activity's 1 s startToCloseTimeout.
+    // A service that answers only when the test lets it: the first attempt's call is still running
+    // when its 1 s startToCloseTimeout runs out and Temporal retries, however slow the machine.
     service = createServer((_req, res) => {
       const call = ++calls;
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ call })), 2_500);
+      void held.answered.then(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ call })));
     });
     await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
     serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}/`;
   }, 120_000);
   afterAll(async () => {
+    held.answer();
     service?.close();
     await env?.teardown();
   });
 
   test('an attempt that times out while its call still runs is retried, and the call is made exactly once', async () => {
     const seen: Array<{ attempt: number; outcome: string }> = [];
+    held = pendingCall<void>();
+    const note = (attempt: number, outcome: string) => {
+      seen.push({ attempt, outcome });
+      // The second attempt found the first one still acting: now the service may answer the first.
+      if (attempt === 2) held.answer();
+    };
     const activities: SlowCallActivities = {
       async callSlowService(key) {
         const { attempt } = Context.current().info;
@@ -176,10 +186,10 @@ describe('once() under Temporal retries (dev server)', () => {
             async () => (await fetch(serviceUrl)).json() as Promise<{ call: number }>,
             { inProgressRetryMs: 200 },
           );
-          seen.push({ attempt, outcome: 'returned' });
+          note(attempt, 'returned');
           return result;
         } catch (err) {
-          seen.push({ attempt, outcome: err instanceof ApplicationFailure ? String(err.type) : 'error' });
+          note(attempt, err instanceof ApplicationFailure ? String(err.type) : 'error');
           throw err;
         }
       },

@@ -83,11 +83,13 @@ test('a Zendesk ticket reaches Slack, is escalated from Slack, and an agent ackn
     },
     (body) => ({ 'content-type': 'application/json', ...slackHeaders(SECRETS.SLACK_SIGNING_SECRET, body) }),
   );
-  expect(reacted.status).toBe(200);
-  await eventually(
-    async () => slack.messages.filter((m) => m.channel === '#support-escalations' && aboutTicket(m)),
-    (found) => found.length === 1,
-  );
+  // Done within Slack's answer budget: 200; still acting when it ran out: 202, and it finishes after.
+  if (reacted.status === 202) expect(reacted.body).toEqual({ ok: true, accepted: true });
+  else expect(reacted).toEqual({ status: 200, body: { ok: true } });
+  // The lead's escalation, at its first level: the #support-escalations channel.
+  const levelOne = (m: SlackMessage) =>
+    m.channel === '#support-escalations' && aboutTicket(m) && /was escalated by U0LEAD .*: escalation level 1\.$/.test(m.text);
+  await eventually(async () => slack.messages.filter(levelOne), (found) => found.length > 0);
 
   // 4. An agent acknowledges it with the slash command and is answered privately.
   const form = new URLSearchParams({
@@ -96,22 +98,49 @@ test('a Zendesk ticket reaches Slack, is escalated from Slack, and an agent ackn
     user_id: 'U0ALICE',
     user_name: 'alice',
     channel_id: 'C0DESK',
-    response_url: 'http://127.0.0.1:9/unused',
+    // Where a late answer goes: the fake Slack keeps every request, this one included.
+    response_url: `${slack.url}/commands/e2e-${zendeskId}`,
     trigger_id: `trig-${zendeskId}`,
   }).toString();
   const ack = await desk.post('/webhooks/slack', form, {
     'content-type': 'application/x-www-form-urlencoded',
     ...slackHeaders(SECRETS.SLACK_SIGNING_SECRET, Buffer.from(form)),
   });
-  expect(ack.body).toEqual({ response_type: 'ephemeral', text: expect.stringContaining(`Ticket ${id} acknowledged`) });
+  // Answered within Slack's budget, or "Working on it…" at once and the result to the response_url.
+  expect(ack.status).toBe(200);
+  let answer = ack.body;
+  if (ack.body?.text === 'Working on it…') {
+    const posted = await eventually(
+      async () => slack.requests.filter((r) => r.path === `/commands/e2e-${zendeskId}`),
+      (found) => found.length > 0,
+      30_000,
+    );
+    expect(posted).toHaveLength(1);
+    expect(posted[0]!.body).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    answer = { response_type: posted[0]!.body.response_type, text: posted[0]!.body.text };
+  }
+  expect(answer).toEqual({ response_type: 'ephemeral', text: expect.stringContaining(`Ticket ${id} acknowledged`) });
 
   // The requester hears it where they asked: a public comment on their Zendesk ticket.
   const ticket = await desk.ticket(id);
-  expect(ticket).toMatchObject({ status: 'acknowledged', escalations: [expect.objectContaining({ manual: true, level: 1 })] });
+  expect(ticket.status).toBe('acknowledged');
+  // Escalated by hand once, to level 1. The chain goes on by itself until the resolution target is
+  // met (level 2 ten seconds later under the demo policy): how far it got depends on how long this
+  // test took, so only the manual level-1 step is asserted, and that it happened once.
+  expect(ticket.escalations.filter((e) => e.sla === 'resolution' && e.level === 1)).toEqual([
+    expect.objectContaining({ manual: true, level: 1, sla: 'resolution' }),
+  ]);
   await eventually(async () => zendesk.tickets.get(zendeskId)!.comments, (c) => c.length > 0);
   expect(zendesk.tickets.get(zendeskId)!.comments).toEqual([
     expect.objectContaining({ public: true, body: 'We have your request "Invoices page is blank" and are on it.' }),
   ]);
-  // One post per intended message on Slack: one warning, one escalation.
-  expect(slack.messages.filter(aboutTicket).map((m) => m.channel).sort()).toEqual(['#support-desk', '#support-escalations']);
+  // One post per intended message on Slack: the acknowledgement warning once, the level-1 escalation
+  // once, and nothing posted twice. (Later steps of the chain, or the resolution target's own warning,
+  // come when this test is slow; they are not what it is about.)
+  const posts = slack.messages.filter(aboutTicket);
+  const ackWarnings = posts.filter((m) => m.channel === '#support-desk' && /acknowledgement target/.test(m.text));
+  expect(ackWarnings).toHaveLength(1);
+  expect(posts.filter(levelOne)).toHaveLength(1);
+  const texts = posts.map((m) => `${m.channel} ${m.text}`);
+  expect(new Set(texts).size).toBe(texts.length);
 }, 60_000);
