@@ -3,7 +3,7 @@
 // Activities are the real ones on PostgreSQL with the log drivers behind a recorder (what reached each
 // driver); effects are counted in external_effects. Also: a private emergency, and a system refusing for good.
 import { randomBytes } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   acknowledgeIncidentUpdate,
@@ -168,6 +168,41 @@ describe('paging and the 5-minute acknowledgement', () => {
       expect(s.crisis).toBeNull();
       expect(await effects(h, 'page')).toEqual(['page:1:1:oncall-primary', 'page-acknowledged:oncall-primary']);
       expect(await effects(h, 'customer-told-who-handles-it')).toHaveLength(1);
+    });
+  });
+
+  it('acknowledged in the very request that raises it (update-with-start): on-call is still paged, then the page is acknowledged', async () => {
+    await withWorker(async () => {
+      const incident: IncidentIntake = {
+        id: `in-${randomBytes(4).toString('hex')}`,
+        externalId: null,
+        title: 'Customer instance down',
+        description: '',
+        severity: 'critical',
+        customerTicketId: null,
+        deskTicketId: null,
+      };
+      const start = new WithStartWorkflowOperation<typeof incidentWorkflow>('incidentWorkflow', {
+        taskQueue,
+        workflowId: incidentWorkflowId(incident.id),
+        workflowIdConflictPolicy: 'FAIL',
+        args: [{ incident, policy: resolveIncidentPolicy(DEFAULT_POLICY) }],
+      });
+      // The update runs in the workflow's first task, as its handler is registered.
+      const answer = await env.client.workflow.executeUpdateWithStart(acknowledgeIncidentUpdate, {
+        args: [{ by: 'alice' }],
+        startWorkflowOperation: start,
+      });
+      expect(answer.status).toBe('acknowledged');
+      const h = await start.workflowHandle();
+      await effectsDone(h, 'page-acknowledged', 1);
+      const s = await state(h);
+      expect(s.pages.map((p) => p.level)).toEqual([1]);
+      expect(callsTo('pager', 'trigger').map((c) => c.args.target)).toEqual(['oncall-primary']);
+      expect(callsTo('pager', 'acknowledge').map((c) => c.args)).toEqual([{ dedupKey: h.workflowId, targets: ['oncall-primary'] }]);
+      // The acknowledgement came before 5:00: level 2 is never paged.
+      await env.sleep(10 * M);
+      expect((await state(h)).pages).toHaveLength(1);
     });
   });
 

@@ -464,6 +464,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<un
     };
   }
 
+  // The first page is due the moment the emergency was raised: it is queued before any handler is
+  // registered, so an acknowledgement that came with the start (in the first workflow task) follows it
+  // instead of leaving on-call unpaged.
+  if (!input.carried) pageDueLevels(Date.now());
+
   /** Validate, apply (synchronously), wake the loop, answer once the change is in the lists. */
   function action<I extends { by: string }>(
     update: UpdateDefinition<IncidentActionResult, [I]>,
