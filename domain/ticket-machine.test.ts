@@ -270,8 +270,9 @@ function simulate(run: Run): Outcome {
         const run = t.escalating[sla];
         const held = run?.suspendedAt !== undefined;
         if (run && !held && dueSteps(chain, run, now).length > 0) fail('chain', `after the pass at ${at(now)} the ${sla} run ${run.key} still has steps due`);
-        // A run is held only while its clock is paused, or while a re-tier keeps a breach run's clock from breaching.
-        const mayHold = clock.paused || (!clock.breached && !(run?.manual && !run.breached));
+        // A run is held only while its clock is paused, or while a re-tier keeps a breach run's clock from
+        // breaching; an agent's run only while the clock is paused.
+        const mayHold = clock.paused || (!clock.breached && !run?.manual);
         if (run && held && !mayHold) fail('chain', `after the pass at ${at(now)} the ${sla} run ${run.key} is held while its clock is ${clock.status}`);
         const episode = episodeFor(t, sla);
         if (clock.status === 'breached' && !clock.paused && (!run || run.episode !== episode)) {
@@ -390,7 +391,7 @@ describe('the ticket machine run as the workflow runs it', () => {
         if (ticket.timeline.some((e) => e.event === 'closed' && e.by === 'system')) seen.closedByTime++;
         if (ticket.timeline.some((e) => e.event.startsWith('escalation of resolution stopped') && e.note === 'target moved by a re-tier')) seen.retierBreached++;
       }),
-      { numRuns: 1_000, seed: 42 },
+      { numRuns: 3_000, seed: 42 },
     );
     if (process.env.MACHINE_VERBOSE) console.log(JSON.stringify(seen));
     for (const [what, count] of Object.entries(seen)) expect([what, count > 3]).toEqual([what, true]);
@@ -463,6 +464,47 @@ describe('one breach of one clock, one escalation chain', () => {
     d.act({ type: 'change-tier', by: 'alice', tier: 1, reason: 'a workaround will do' }); // 24 h again: breached since 24 h
     expect(d.breachedAt()).toEqual(['24h']);
     expect(d.steps.filter((s) => s.endsWith(':1:1'))).toEqual(['24h escalation:resolution:0:b1:1:1']);
+  });
+
+  const hoursOf = (t: TicketState, T0: number) => t.escalations.map((e) => `${(e.at - T0) / H}h L${e.level}.${e.repeat}`);
+
+  it('an agent’s escalation goes on at its own timing when the target was missed and a re-tier then moved it', () => {
+    const d = desk();
+    d.act({ type: 'acknowledge', by: 'alice' });
+    d.until(22);
+    d.act({ type: 'escalate', by: 'lead', reason: 'key account' }); // level 1 at 22 h, level 2 at 23 h and 27 h
+    d.until(24.5); // missed at 24 h: recorded, the agent's chain carries on
+    d.act({ type: 'change-tier', by: 'alice', tier: 2, reason: 'root cause' }); // 72 h now
+    d.until(31.5);
+    expect(d.breachedAt()).toEqual(['24h']);
+    expect(hoursOf(d.t, Date.UTC(2026, 0, 5, 9))).toEqual(['22h L1.1', '23h L2.1', '27h L2.2']);
+  });
+
+  it('a breach whose chain a first-model run stopped (a pause) starts its chain again when the clock runs, not every step at once', () => {
+    const d = desk();
+    d.act({ type: 'acknowledge', by: 'alice' });
+    d.until(24.5); // breached at 24 h: level 1
+    d.act({ type: 'wait-on-requester', by: 'alice', question: ref('q') });
+    delete d.t.escalating.resolution; // what a run of the first model carries: the breach, no chain
+    d.until(40);
+    d.act({ type: 'reply', by: 'requester', role: 'requester', message: ref('a') });
+    expect(d.breachedAt()).toEqual(['24h']);
+    expect(d.steps.filter((s) => s.startsWith('40h'))).toHaveLength(1);
+    d.until(41);
+    expect(d.steps.filter((s) => s.startsWith('41h'))).toHaveLength(1); // its next level an hour later
+  });
+
+  it('an agent escalating while a missed target’s chain is held replaces it, says so, and its pages say the target was missed', () => {
+    const d = desk();
+    d.act({ type: 'acknowledge', by: 'alice' });
+    d.until(25.5); // breached at 24 h: level 1, level 2 at 25 h
+    d.act({ type: 'change-tier', by: 'alice', tier: 2, reason: 'root cause' }); // held
+    d.until(27);
+    d.act({ type: 'escalate', by: 'lead', reason: 'key account' });
+    expect(d.t.timeline.map((e) => e.note)).toContain('replaced by an agent’s escalation');
+    expect(d.t.escalating.resolution).toMatchObject({ key: 'm1', breached: true });
+    d.act({ type: 'change-tier', by: 'alice', tier: 1, reason: 'a workaround will do' });
+    expect(d.breachedAt()).toEqual(['24h']);
   });
 });
 

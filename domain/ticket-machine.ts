@@ -290,6 +290,9 @@ export function apply(t: TicketState, policy: TicketPolicy, command: TicketComma
       // Starts the resolution clock's chain at level 1 now, as if the target had been missed.
       t.manualRuns += 1;
       record('escalated by an agent', command.by, command.reason);
+      if (t.escalating.resolution?.suspendedAt !== undefined) {
+        record('escalation of resolution stopped', 'system', 'replaced by an agent’s escalation');
+      }
       t.escalating.resolution = {
         episode: episodeOf(t),
         key: `m${t.manualRuns}`,
@@ -297,6 +300,8 @@ export function apply(t: TicketState, policy: TicketPolicy, command: TicketComma
         fromLevel: 0,
         taken: 0,
         manual: { by: command.by, reason: command.reason },
+        // The target was missed before (the chain that escalated it ran out or is held): the pages say so.
+        ...(t.breaches.some((b) => b.sla === 'resolution' && b.episode === episodeOf(t)) ? { breached: true } : {}),
       };
       out.notifications.push(...takeDueSteps(t, policy, 'resolution', now));
       break;
@@ -369,8 +374,9 @@ function checkClock(t: TicketState, policy: TicketPolicy, sla: SlaName, clock: S
         text: `Ticket ${t.ticket.id}: ${formatDuration(left)} left on the ${slaLabel(sla, t.tier)} target.`,
       });
     }
-    if (run?.manual && !run.breached) {
-      // An agent escalated by hand: the chain runs on its own timing until the target is met.
+    if (run?.manual) {
+      // An agent escalated by hand: the chain runs on its own timing until the target is met, whether or
+      // not a re-tier moved the target after it was missed.
       resume(t, run, sla, now);
       out.push(...takeDueSteps(t, policy, sla, now));
     } else if (run) {
@@ -395,7 +401,9 @@ function checkClock(t: TicketState, policy: TicketPolicy, sla: SlaName, clock: S
       t.breaches.push({ sla, episode, at: now, dueAt: breachedAt });
       recordEntry(t, now, `${sla} breached`, 'system');
     }
-    t.escalating[sla] = { episode, key: `b${t.breaches.length}`, startedAt: breachedAt, fromLevel: 0, taken: 0 };
+    // A breach recorded with no chain is one whose chain a run of the first model stopped (a pause or a
+    // re-tier ended it there): it starts again now, not from the breach, or every step since would go at once.
+    t.escalating[sla] = { episode, key: `b${t.breaches.length}`, startedAt: recorded ? now : breachedAt, fromLevel: 0, taken: 0 };
   }
   out.push(...takeDueSteps(t, policy, sla, now));
   return out;
@@ -403,7 +411,7 @@ function checkClock(t: TicketState, policy: TicketPolicy, sla: SlaName, clock: S
 
 /** Holds a running chain (once); its steps are not taken while it is held. */
 function suspend(t: TicketState, run: EscalationRun, sla: SlaName, now: number, why: string): void {
-  if (run.suspendedAt !== undefined) return;
+  if (run.suspendedAt !== undefined || run.ended) return;
   run.suspendedAt = now;
   recordEntry(t, now, `escalation of ${sla} stopped`, 'system', why);
 }
