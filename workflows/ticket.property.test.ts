@@ -50,6 +50,7 @@ import { agentActArb, ticketCommand, type AgentAct } from '../test/ticket-acts';
 import type { TestDatabase } from '../test/postgres';
 import { timeSkippingDesk } from '../test/time-skipping';
 import type { ticketWorkflow } from './ticket';
+import { ticketIntake } from '../test/intakes';
 
 const S = 1_000;
 const M = 60 * S;
@@ -445,17 +446,7 @@ async function play(run: Run, oneBreachFound: string[]): Promise<void> {
     process.stderr.write(`-- ${run.policy} tier ${run.tier}, limit ${run.continueAsNewAfterEvents ?? 'default'}: ${JSON.stringify(run.steps)}\n`);
   }
   await withWorker(async () => {
-    const ticket: TicketIntake = {
-      id: `t-${randomBytes(5).toString('hex')}`,
-      externalId: null,
-      channel: 'helpdesk',
-      tier: run.tier,
-      priority: 'normal',
-      subject: 'Cannot log in to the VPN',
-      description: 'Since this morning.',
-      requester: { name: 'Sam', email: 'sam@example.com' },
-      private: false,
-    };
+    const ticket = ticketIntake({ tier: run.tier });
     const h = await env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
       taskQueue,
       workflowId: ticketWorkflowId(ticket.id),
@@ -619,17 +610,7 @@ describe('the ticket workflow under random actions and time (time-skipping serve
 describe('a breach, then a pause and a resume', () => {
   it('is breached once and escalated once per level and repeat', async () => {
     await withWorker(async () => {
-      const ticket: TicketIntake = {
-        id: `t-${randomBytes(5).toString('hex')}`,
-        externalId: null,
-        channel: 'helpdesk',
-        tier: 1,
-        priority: 'normal',
-        subject: 'Cannot log in to the VPN',
-        description: 'Since this morning.',
-        requester: { name: 'Sam' },
-        private: false,
-      };
+      const ticket = ticketIntake({ requester: { name: 'Sam' } });
       const h = await env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
         taskQueue,
         workflowId: ticketWorkflowId(ticket.id),

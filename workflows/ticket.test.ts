@@ -1,6 +1,5 @@
 // The ticket workflow's timing on the time-skipping test server: SLA targets, escalation chain,
 // pauses, re-tiering, hand-off, reopen and auto-close. Activities are the real ones, on PostgreSQL.
-import { randomBytes } from 'node:crypto';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEFAULT_POLICY, resolveTicketPolicy, type Policy } from '../domain/policy';
@@ -27,6 +26,7 @@ import type { ticketWorkflow } from './ticket';
 import { eventually } from '../test/eventually';
 import { actThenView, messageRef } from '../test/actions';
 import type { UpdateDefinition } from '@temporalio/common';
+import { ticketIntake } from '../test/intakes';
 
 const H = 3_600_000;
 const M = 60_000;
@@ -42,18 +42,7 @@ async function fileTicket(
   policy: Policy = DEFAULT_POLICY,
   continueAsNewAfterEvents?: number,
 ): Promise<WorkflowHandle<typeof ticketWorkflow>> {
-  const ticket: TicketIntake = {
-    id: `t-${randomBytes(4).toString('hex')}`,
-    externalId: null,
-    channel: 'helpdesk',
-    tier: 1,
-    priority: 'normal',
-    subject: 'Cannot log in to the VPN',
-    description: 'Since this morning.',
-    requester: { name: 'Sam', email: 'sam@example.com' },
-    private: false,
-    ...overrides,
-  };
+  const ticket = ticketIntake(overrides);
   const handle = await env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
     taskQueue,
     workflowId: ticketWorkflowId(ticket.id),

@@ -25,6 +25,7 @@ import { FakeZendesk } from '../fakes/zendesk';
 import { slackAndZendeskVariables } from '../fakes/configuration';
 import type { TestDatabase } from '../postgres';
 import { timeSkippingDesk } from '../time-skipping';
+import { ticketIntake } from '../intakes';
 
 const H = 3_600_000;
 const taskQueue = 'notification-tests';
@@ -59,18 +60,7 @@ async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 async function fileTicket(overrides: Partial<TicketIntake>, policy: Policy = DEFAULT_POLICY): Promise<WorkflowHandle<typeof ticketWorkflow>> {
-  const ticket: TicketIntake = {
-    id: `t-${randomBytes(4).toString('hex')}`,
-    externalId: null,
-    channel: 'helpdesk',
-    tier: 1,
-    priority: 'normal',
-    subject: 'Cannot log in to the VPN',
-    description: 'Since this morning.',
-    requester: { name: 'Sam', email: 'sam@example.com' },
-    private: false,
-    ...overrides,
-  };
+  const ticket = ticketIntake(overrides);
   return env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
     taskQueue,
     workflowId: ticketWorkflowId(ticket.id),
