@@ -1,5 +1,6 @@
 // API entry point: connects to Temporal and PostgreSQL, migrates, and serves HTTP on PORT.
 import { Client, Connection } from '@temporalio/client';
+import { deskDataConverter, encryptionKeysFromEnv } from '../config/encryption';
 import { loadConfig } from '../config/env';
 import { logger } from '../config/logger';
 import { migrate } from '../db/migrations';
@@ -8,10 +9,11 @@ import { createApp } from './app';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const encryptionKeys = encryptionKeysFromEnv();
   const pool = createPool(config.databaseUrl);
   await migrate(pool);
   const connection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.namespace });
+  const client = new Client({ connection, namespace: config.namespace, dataConverter: deskDataConverter(encryptionKeys) });
   const app = createApp({
     client,
     pool,

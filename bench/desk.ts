@@ -10,6 +10,7 @@ import { logIntegrations, type Integrations } from '../activities/integrations';
 import { IntegrationNotifier } from '../activities/notifier';
 import { createApp } from '../api/app';
 import type { Policy } from '../domain/policy';
+import { testKeys } from '../test/encryption';
 import { createTestDatabase, type TestDatabase } from '../test/postgres';
 import { bundleWorkflows, devServerEnvironment } from '../test/temporal';
 import { createDeskWorker } from '../workers/worker';
@@ -35,6 +36,7 @@ export async function startBenchDesk(policy: Policy, integrations?: Integrations
     pool: db.pool,
     notifier: new IntegrationNotifier(drivers, db.pool, log),
     integrations: drivers,
+    encryptionKeys: testKeys,
     workflowBundle: bundle,
   });
   const running = worker.run();

@@ -3,6 +3,7 @@
 import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
+import { TEST_ENCRYPTION_KEYS } from './encryption';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { devServerEnvironment } from './temporal';
 
@@ -64,6 +65,8 @@ export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
         DATABASE_URL: db.url,
         PORT: String(port),
         SUPPORT_DESK_POLICY: 'demo',
+        // The key of the test's own client (env.client), so both sides read each other's payloads.
+        SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
         LOG_LEVEL: 'warn',
       };
       worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });

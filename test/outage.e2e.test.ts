@@ -16,6 +16,7 @@ import { parsePolicy } from '../config/policy-schema';
 import { DEMO_POLICY, type Policy } from '../domain/policy';
 import { ticketStateQuery, ticketWorkflowId, type TicketView } from '../domain/ticket';
 import { createDeskWorker } from '../workers/worker';
+import { testKeys } from './encryption';
 import { eventually } from './eventually';
 import { FakeSlack } from './fakes/slack';
 import { createTestDatabase, type TestDatabase } from './postgres';
@@ -56,6 +57,7 @@ beforeAll(async () => {
     pool: db.pool,
     notifier: new IntegrationNotifier(integrations, db.pool, log),
     integrations,
+    encryptionKeys: testKeys,
     workflowBundle: bundle,
   });
   running = worker.run();

@@ -24,6 +24,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes';
 import { temporalBinaries } from '../scripts/tools';
 import { ticketStateQuery, ticketWorkflowId, type TicketView } from '../domain/ticket';
 import { createDeskWorker } from '../workers/worker';
+import { testDataConverter, testKeys } from './encryption';
 import { eventually } from './eventually';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { recordingIntegrations, type RecordingIntegrations } from './recording-integrations';
@@ -42,9 +43,10 @@ let server: Server;
 let url: string;
 
 /**
- * The dev server as devServerEnvironment() starts it, except that a deleted closed execution is gone
- * at once: by default the server first waits for the visibility queue to acknowledge the close (about
- * half a minute on the dev server), which is all that DeleteWorkflowExecution waits for here.
+ * The dev server as devServerEnvironment() starts it (its client with the tests' key), except that a
+ * deleted closed execution is gone at once: by default the server first waits for the visibility queue
+ * to acknowledge the close (about half a minute on the dev server), which is all that
+ * DeleteWorkflowExecution waits for here.
  */
 async function devServerDeletingAtOnce(): Promise<TestWorkflowEnvironment> {
   Runtime.install({ logger: new DefaultLogger('WARN') }); // as test/temporal.ts does: the SDK quiet unless a test fails
@@ -59,6 +61,7 @@ async function devServerDeletingAtOnce(): Promise<TestWorkflowEnvironment> {
         '--dynamic-config-value', 'history.visibilityProcessorEnsureCloseBeforeDelete=false',
       ],
     },
+    client: { dataConverter: testDataConverter },
   });
 }
 
@@ -74,6 +77,7 @@ beforeAll(async () => {
     // The real notifier (each post under once()) on the recording drivers: what was really sent.
     notifier: new IntegrationNotifier(recorder.integrations, db.pool, quiet),
     integrations: recorder.integrations,
+    encryptionKeys: testKeys,
     workflowBundle: bundle,
   });
   running = worker.run();

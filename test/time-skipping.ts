@@ -6,6 +6,7 @@ import pino from 'pino';
 import { logIntegrations, type Integrations } from '../activities/integrations';
 import { LogNotifier, type Notifier } from '../activities/notifier';
 import { createDeskWorker } from '../workers/worker';
+import { testKeys } from './encryption';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { bundleWorkflows, timeSkippingEnvironment } from './temporal';
 
@@ -51,6 +52,7 @@ export function timeSkippingDesk(options: TimeSkippingDeskOptions): <T>(fn: () =
         pool: db.pool,
         notifier: chosen.notifier ?? new LogNotifier(silent),
         integrations: chosen.integrations ?? logIntegrations(silent),
+        encryptionKeys: testKeys,
         workflowBundle: bundle,
       });
       options.use({ env, db });

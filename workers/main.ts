@@ -2,6 +2,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { describeIntegrations, integrationsFromEnv } from '../activities/drivers';
 import { IntegrationNotifier } from '../activities/notifier';
+import { describeEncryptionKeys, encryptionKeysFromEnv } from '../config/encryption';
 import { loadConfig } from '../config/env';
 import { logger } from '../config/logger';
 import { migrate } from '../db/migrations';
@@ -10,6 +11,7 @@ import { createDeskWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const encryptionKeys = encryptionKeysFromEnv();
   const pool = createPool(config.databaseUrl);
   await migrate(pool);
   // Credentials present → the real service; absent → the log driver (README, "Configuration").
@@ -35,8 +37,12 @@ async function main(): Promise<void> {
     pool,
     notifier,
     integrations,
+    encryptionKeys,
   });
-  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker running');
+  logger.info(
+    { taskQueue: config.taskQueue, temporal: config.temporalAddress, ...describeEncryptionKeys(encryptionKeys) },
+    'worker running',
+  );
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
   } finally {

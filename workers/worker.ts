@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import type { Integrations } from '../activities/integrations';
 import type { Notifier } from '../activities/notifier';
+import { deskDataConverter, type EncryptionKeys } from '../config/encryption';
 
 export interface DeskWorkerOptions {
   connection: NativeConnection;
@@ -13,7 +14,12 @@ export interface DeskWorkerOptions {
   pool: Pool;
   notifier: Notifier;
   integrations: Integrations;
-  /** Tests bundle once per file; production bundles at start from workflows/index.ts. */
+  /** Every payload the worker writes is encrypted with the first key; every key decrypts. */
+  encryptionKeys: EncryptionKeys;
+  /**
+   * Tests bundle once per file; production bundles at start from workflows/index.ts. A bundle must be
+   * built with the failure converter (FAILURE_CONVERTER_PATH; test/temporal.ts's bundleWorkflows does).
+   */
   workflowBundle?: WorkflowBundle;
 }
 
@@ -22,6 +28,7 @@ export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    dataConverter: deskDataConverter(opts.encryptionKeys),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

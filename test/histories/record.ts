@@ -71,6 +71,7 @@ import type { featureRequestWorkflow } from '../../workflows/feature-request';
 import type { incidentWorkflow } from '../../workflows/incident';
 import type { securityReportWorkflow } from '../../workflows/security-report';
 import type { ticketWorkflow } from '../../workflows/ticket';
+import { testKeys } from '../encryption';
 import { eventually } from '../eventually';
 import { messageRef } from '../actions';
 import { createTestDatabase, type TestDatabase } from '../postgres';
@@ -338,6 +339,7 @@ async function recordOne(bundle: WorkflowBundle, db: TestDatabase, record: Recor
       pool: db.pool,
       notifier: new LogNotifier(silent),
       integrations: logIntegrations(silent),
+      encryptionKeys: testKeys,
       workflowBundle: bundle,
     });
     return await worker.runUntil(() => record(env));

@@ -7,11 +7,12 @@ import type { AddressInfo } from 'node:net';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { EFFECT_CLAIM_LOST, EFFECT_IN_PROGRESS, once } from '../../activities/effects';
+import { testDataConverter } from '../encryption';
 import { eventually } from '../eventually';
 import { createTestDatabase, type TestDatabase } from '../postgres';
-import { devServerEnvironment } from '../temporal';
+import { bundleWorkflows, devServerEnvironment } from '../temporal';
 import type { callSlowServiceOnce, SlowCallActivities } from './slow-call-workflow';
 
 let db: TestDatabase;
@@ -150,7 +151,7 @@ describe('once() under Temporal retries (dev server)', () => {
   beforeAll(async () => {
     [env, bundle] = await Promise.all([
       devServerEnvironment(),
-      bundleWorkflowCode({ workflowsPath: require.resolve('./slow-call-workflow'), logger: new DefaultLogger('WARN') }),
+      bundleWorkflows(require.resolve('./slow-call-workflow')),
     ]);
     // A service that answers only when the test lets it: the first attempt's call is still running
     // when its 1 s startToCloseTimeout runs out and Temporal retries, however slow the machine.
@@ -199,6 +200,7 @@ describe('once() under Temporal retries (dev server)', () => {
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
+      dataConverter: testDataConverter,
       activities,
     });
     const key = `slow-${randomBytes(4).toString('hex')}`;

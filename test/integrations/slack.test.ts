@@ -3,7 +3,7 @@
 // brings a post through 429 and 500 with one message, and a channel Slack does not know stops it.
 import { randomBytes } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import pino from 'pino';
 import { integrationsFromEnv } from '../../activities/drivers';
 import { slackChat } from '../../activities/drivers/slack';
@@ -11,10 +11,11 @@ import { createActivities } from '../../activities';
 import type { ChatDriver } from '../../activities/integrations';
 import { IntegrationNotifier } from '../../activities/notifier';
 import type { Notification } from '../../domain/ticket';
+import { testDataConverter } from '../encryption';
 import { FakeSlack } from '../fakes/slack';
 import type { TestDatabase } from '../postgres';
 import { againstAFreshFake } from './contract';
-import { devServerEnvironment } from '../temporal';
+import { bundleWorkflows, devServerEnvironment } from '../temporal';
 import { failureOf, retryLikeTemporal } from './retry';
 import type { deliverNotification } from './workflows';
 
@@ -92,7 +93,7 @@ describe('a notification through the notify activity and Temporal retries (dev s
   beforeAll(async () => {
     [env, bundle] = await Promise.all([
       devServerEnvironment(),
-      bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') }),
+      bundleWorkflows(require.resolve('./workflows')),
     ]);
   }, 120_000);
   afterAll(async () => {
@@ -107,6 +108,7 @@ describe('a notification through the notify activity and Temporal retries (dev s
       connection: env.nativeConnection,
       taskQueue,
       workflowBundle: bundle,
+      dataConverter: testDataConverter,
       activities: createActivities({ pool: db.pool, notifier: new IntegrationNotifier(integrations, db.pool, silent), integrations }),
     });
     return worker.runUntil(async () => {

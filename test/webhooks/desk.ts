@@ -13,6 +13,7 @@ import { createApp } from '../../api/app';
 import { DEMO_POLICY, type Policy } from '../../domain/policy';
 import { ticketStateQuery, ticketWorkflowId, type TicketView } from '../../domain/ticket';
 import { createDeskWorker } from '../../workers/worker';
+import { testKeys } from '../encryption';
 import { createTestDatabase, type TestDatabase } from '../postgres';
 import { devServerEnvironment } from '../temporal';
 
@@ -67,6 +68,7 @@ export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> 
       pool: db.pool,
       notifier: opts.notifier?.(db.pool) ?? new LogNotifier(quiet),
       integrations: opts.integrations ?? logIntegrations(quiet),
+      encryptionKeys: testKeys,
       workflowBundle: opts.bundle,
     });
     running = worker.run();

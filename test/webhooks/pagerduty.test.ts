@@ -2,9 +2,10 @@
 // acknowledged or resolved in PagerDuty, is signalled to its workflow (found by its incident_key,
 // which is the dedup_key the desk paged with: the workflow id). One test runs the real incident
 // workflow; the others use a stand-in that records every signal, to count them exactly.
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { incidentStateQuery, incidentWorkflowId } from '../../domain/incident';
+import { testDataConverter } from '../encryption';
 import { eventually } from '../eventually';
 import { bundleWorkflows } from '../temporal';
 import { SECRETS, startWebhookDesk, type WebhookDesk } from './desk';
@@ -20,14 +21,12 @@ const [OLD_SECRET, NEW_SECRET] = SECRETS.PAGERDUTY_WEBHOOK_SECRETS.split(',') as
 beforeAll(async () => {
   desk = await startWebhookDesk({ bundle: await bundleWorkflows() });
   standInQueue = `${desk.taskQueue}-stand-in`;
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./incident-stand-in'),
-    logger: new DefaultLogger('WARN'),
-  });
+  const bundle = await bundleWorkflows(require.resolve('./incident-stand-in'));
   worker = await Worker.create({
     connection: desk.env.nativeConnection,
     taskQueue: standInQueue,
     workflowBundle: bundle,
+    dataConverter: testDataConverter,
   });
   running = worker.run();
 }, 180_000);

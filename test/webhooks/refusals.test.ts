@@ -2,10 +2,12 @@
 // sender does not retry, recorded once, nothing started or signalled, and its redelivery changes
 // nothing. After each refusal a valid delivery does act, so "nothing happened" is the refusal's doing.
 import { randomBytes } from 'node:crypto';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { ticketIdFor } from '../../api/ticket';
 import { ticketWorkflowId } from '../../domain/ticket';
+import { testDataConverter } from '../encryption';
 import { eventually } from '../eventually';
+import { bundleWorkflows } from '../temporal';
 import { SECRETS, startWebhookDesk, type WebhookDesk } from './desk';
 import { receivedQuery, type incidentStandIn } from './incident-stand-in';
 import { gitlabHeaders, pagerDutyHeaders, slackHeaders, zendeskHeaders } from './signing';
@@ -19,8 +21,13 @@ beforeAll(async () => {
   // No desk worker: a refused delivery must start nothing, and a started workflow is visible without one.
   desk = await startWebhookDesk({ noWorker: true });
   standInQueue = `${desk.taskQueue}-stand-in`;
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./incident-stand-in'), logger: new DefaultLogger('WARN') });
-  worker = await Worker.create({ connection: desk.env.nativeConnection, taskQueue: standInQueue, workflowBundle: bundle });
+  const bundle = await bundleWorkflows(require.resolve('./incident-stand-in'));
+  worker = await Worker.create({
+    connection: desk.env.nativeConnection,
+    taskQueue: standInQueue,
+    workflowBundle: bundle,
+    dataConverter: testDataConverter,
+  });
   running = worker.run();
 }, 180_000);
 
