@@ -1,6 +1,7 @@
 // Records one representative history per workflow kind on the time-skipping server and saves each as
 // test/histories/<kind>-<story>.json for the replay test. Run: `npm run record-history [-- <kind>...]`.
-// Re-record only on purpose: a committed file is what proves old histories still replay.
+// Re-record only on purpose: a committed file is what proves old histories still replay. Recordings are
+// encrypted with the tests' key (test/encryption.ts), as every payload the desk writes is.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -87,6 +88,11 @@ const taskQueue = 'record-history';
  * name, so a recording never overwrites a history of an earlier model, which must keep replaying.
  */
 const MODEL = 'state-model';
+/**
+ * How the payloads are written, also part of the name: files without it are from before the codec
+ * (plain payloads, which must keep replaying through it) and are never overwritten.
+ */
+const ENCODING = 'encrypted';
 
 /** One story per kind: drives a workflow to its end and returns its history. */
 type Recorder = (env: TestWorkflowEnvironment) => Promise<History>;
@@ -357,7 +363,7 @@ async function main(kinds: string[]): Promise<void> {
   try {
     for (const { kind, story, record } of chosen) {
       const history = await recordOne(bundle, db, record);
-      const file = path.join(__dirname, `${kind}-${story}-${MODEL}.json`);
+      const file = path.join(__dirname, `${kind}-${story}-${MODEL}-${ENCODING}.json`);
       writeFileSync(file, historyToJSON(history) + '\n');
       console.log(`saved ${history.events?.length} events to ${path.relative(process.cwd(), file)}`);
     }
