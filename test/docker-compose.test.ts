@@ -15,6 +15,7 @@ import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import { TEST_ENCRYPTION_KEYS } from './encryption';
 
 const ROOT = join(__dirname, '..');
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
@@ -92,6 +93,9 @@ function ports(block: string): string[] {
 /** host port of each `[ip:]host:container[/proto]` mapping. */
 const hostPorts = (block: string) => ports(block).map((p) => p.replace(/\/\w+$/, '').split(':').slice(-2)[0]);
 
+/** The caller's environment with the encryption keys set, which the stack requires. */
+const withKeys = (env: NodeJS.ProcessEnv = process.env) => ({ ...env, SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS });
+
 const sortedPairs = (pairs: Iterable<{ name: string; type: string }>) =>
   [...pairs].map(({ name, type }) => `${name}:${type}`).sort();
 
@@ -108,6 +112,7 @@ describe('docker-compose.yml', () => {
       const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
         cwd: ROOT,
         encoding: 'utf8',
+        env: withKeys(),
       });
       if (result.error) throw result.error;
       if (result.status !== 0) {
@@ -124,7 +129,7 @@ describe('docker-compose.yml', () => {
       const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
         cwd: ROOT,
         encoding: 'utf8',
-        env,
+        env: withKeys(env),
       });
       if (result.error) throw result.error;
       expect(result.status).toBe(0);
@@ -133,7 +138,18 @@ describe('docker-compose.yml', () => {
         const block = resolved.get(name) ?? '';
         expect(envValue(block, 'DATABASE_URL')).toBe('postgresql://support:support@postgresql:5432/support_desk');
         expect(envValue(block, 'SUPPORT_DESK_POLICY')).toBe('default');
+        expect(envValue(block, 'SUPPORT_DESK_ENCRYPTION_KEYS')).toBe(TEST_ENCRYPTION_KEYS);
       }
+    });
+
+    it('refuses to resolve without SUPPORT_DESK_ENCRYPTION_KEYS, and says how to make a key', () => {
+      if (missing) throw new Error(installHint);
+      const env = { ...process.env };
+      delete env.SUPPORT_DESK_ENCRYPTION_KEYS;
+      const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, encoding: 'utf8', env });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('set SUPPORT_DESK_ENCRYPTION_KEYS');
+      expect(result.stderr).toContain('randomBytes(32)');
     });
   });
 
@@ -166,6 +182,10 @@ describe('docker-compose.yml', () => {
       expect(envValue(block, 'DATABASE_URL')).toMatch(/^postgresql:\/\/.+@postgresql:5432\/.+$/);
       expect(envValue(block, 'SUPPORT_DESK_POLICY')).toBeDefined();
       expect(block).toMatch(/^\s*build:/m);
+    });
+
+    it.each(['worker', 'api'])('%s requires SUPPORT_DESK_ENCRYPTION_KEYS, with no default', (name) => {
+      expect(service(name)).toMatch(/^\s*SUPPORT_DESK_ENCRYPTION_KEYS:\s*\$\{SUPPORT_DESK_ENCRYPTION_KEYS:\?/m);
     });
 
     it('worker and api run the matching npm script from the one image', () => {
