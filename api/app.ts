@@ -3,7 +3,16 @@ import express from 'express';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Policy } from '../domain/policy';
+import type { PayloadCodec } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { logger } from '../config/logger';
+import { permissionsOf, rolesOf } from '../domain/access';
+import { declaredRoutes, RouteTable } from './access';
+import { auditListing, auditTrail, requestId } from './audit';
+import { authenticate, HOW_TO_AUTHENTICATE, type Authenticator } from './auth';
+import { codecCookieAsBearer, codecCors, codecFormKeyAsBearer, codecHandler, codecSessionPage, codecSessionSet } from './codec-server';
 import { errorHandler, undecodablePath } from './errors';
+import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit';
 import { incidentRoutes } from './incident';
 import { securityReportRoutes } from './security-report';
 import { ticketRoutes } from './ticket';
@@ -17,19 +26,55 @@ export interface ApiDeps {
   taskQueue: string;
   /** Base of the Temporal Web UI, for links to a ticket's workflow. */
   temporalUiUrl: string;
+  /** Who is calling (api/auth.ts). */
+  auth: Authenticator;
+  rateLimits?: RateLimits;
+  /** The payload codec the codec server decodes with; without it, /codec answers 404. */
+  codec?: PayloadCodec;
+  /** Origins that may call the codec server (the Temporal UI's). */
+  codecOrigins?: string[];
+  logger?: Pick<Logger, 'error' | 'warn' | 'info'>;
 }
 
+/** The app and the declaration of every route it has (the access test walks both). */
 export function createApp(deps: ApiDeps): express.Express {
+  return buildApp(deps).app;
+}
+
+export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTable } {
   const app = express();
+  const roles = rolesOf(deps.policy);
+  const routes = new RouteTable(roles);
+  const log = deps.logger ?? logger;
+  const limits = deps.rateLimits ?? DEFAULT_RATE_LIMITS;
   app.disable('x-powered-by');
+  if (process.env.TRUST_PROXY) app.set('trust proxy', process.env.TRUST_PROXY);
+  app.use(requestId);
   // A path that is not valid percent-encoding is the caller's mistake (400 naming the segment), never 500.
   app.use((req, _res, next) => {
     const bad = undecodablePath(req.path);
     if (bad) throw bad;
     next();
   });
+  app.use(auditTrail(deps.pool, log));
   // Webhooks first: their signatures are checked on the raw bytes, before express.json() parses them.
+  // A sender proves itself by its signature; the audit names it as the principal.
+  for (const vendor of ['slack', 'zendesk', 'pagerduty', 'gitlab']) routes.routes.push({ method: 'POST', path: `/webhooks/${vendor}`, needs: 'signed' });
   app.use('/webhooks', webhookRoutes(deps));
+  app.use(addressLimit(limits));
+
+  // The codec server takes the UI's JSON and the session form, and answers the UI's preflight.
+  if (deps.codec) {
+    const codec = declaredRoutes(routes, '/codec', authenticate(deps.auth));
+    app.use('/codec', codecCors(deps.codecOrigins ?? ['http://localhost:8233']), codecCookieAsBearer);
+    app.use('/codec', express.json({ limit: '4mb' }), express.urlencoded({ extended: false, limit: '4kb' }), codecFormKeyAsBearer);
+    codec.get('/session', 'public', codecSessionPage);
+    codec.post('/session', 'decode', codecSessionSet);
+    codec.post('/encode', 'decode', codecHandler(deps.codec, 'encode'));
+    codec.post('/decode', 'decode', codecHandler(deps.codec, 'decode'));
+    app.use('/codec', codec.router);
+  }
+
   app.use(express.json({ limit: '1mb' }));
   // A body that is not JSON would otherwise read as "every field is missing".
   app.use((req, res, next) => {
@@ -41,35 +86,50 @@ export function createApp(deps: ApiDeps): express.Express {
     next();
   });
 
-  app.get('/', (_req, res) => {
+  const open = declaredRoutes(routes, '');
+  open.get('/', 'public', (_req, res) => {
     res.json({
       service: 'support-desk',
       policy: deps.policy.name,
+      authentication: HOW_TO_AUTHENTICATE,
       links: {
         tickets: '/tickets',
         incidents: '/incidents',
         securityReports: '/security-reports',
         featureRequests: '/feature-requests',
         bugReports: '/bug-reports',
+        me: '/me',
+        audit: '/audit',
         health: '/healthz',
         temporalUi: deps.temporalUiUrl,
       },
     });
   });
-  app.get('/healthz', async (_req, res) => {
+  open.get('/healthz', 'public', async (_req, res) => {
     await deps.pool.query('SELECT 1');
     res.json({ ok: true });
   });
+  app.use(open.router);
 
-  app.use('/tickets', ticketRoutes(deps));
-  app.use('/feature-requests', workItemRoutes('feature-request', deps));
-  app.use('/bug-reports', workItemRoutes('bug-report', deps));
-  app.use('/incidents', incidentRoutes(deps));
-  app.use('/security-reports', securityReportRoutes(deps));
+  // Everything below needs a credential.
+  app.use(authenticate(deps.auth));
+  app.use(credentialLimit(limits));
+  const own = declaredRoutes(routes, '');
+  own.get('/me', 'authenticated', (req, res) => {
+    const principal = req.principal!;
+    res.json({ name: principal.name, roles: principal.roles, credential: principal.credential, permissions: [...permissionsOf(roles, principal)] });
+  });
+  own.get('/audit', 'manage', auditListing(deps.pool));
+  app.use(own.router);
+  app.use('/tickets', ticketRoutes(deps, routes));
+  app.use('/feature-requests', workItemRoutes('feature-request', deps, routes));
+  app.use('/bug-reports', workItemRoutes('bug-report', deps, routes));
+  app.use('/incidents', incidentRoutes(deps, routes));
+  app.use('/security-reports', securityReportRoutes(deps, routes));
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}; see GET / for what exists` });
   });
   app.use(errorHandler);
-  return app;
+  return { app, routes };
 }

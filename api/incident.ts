@@ -1,7 +1,7 @@
 // Incident routes: intake (starts the workflow, idempotent on the external id), one route per agent
 // action (a workflow update), the incident itself (a query) and lists (the PostgreSQL projection).
 // startIncident() is also how an emergency ticket raises its incident.
-import { Router } from 'express';
+import type { Request, Router } from 'express';
 import { z } from 'zod';
 import {
   INCIDENT_ACTIONS,
@@ -13,9 +13,12 @@ import {
   resolveIncidentPolicy,
   type IncidentAction,
   type IncidentIntake,
+  type IncidentView,
 } from '../domain/incident';
 import { DESK_CRISIS, DESK_KIND, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '../domain/search-attributes';
 import type { incidentWorkflow } from '../workflows/incident';
+import type { Permission } from '../domain/access';
+import { declaredRoutes, forbidden, may, type RouteTable } from './access';
 import type { ApiDeps } from './app';
 import { HttpError } from './errors';
 import { itemIdFrom, optionalText, parseBody, parseQuery, text } from './input';
@@ -27,6 +30,7 @@ import {
   itemLinks,
   pageQuery,
   projectionPage,
+  redacted,
   runAction,
   startOnce,
   timelineOf,
@@ -45,14 +49,14 @@ function intakeSchema() {
   });
 }
 
+/** The body each action takes; who acts (`by`) is the caller's credential. */
 function actionSchemas() {
-  const by = text('name');
   return {
-    acknowledge: z.strictObject({ by }),
-    'add-responder': z.strictObject({ by, responder: text('name') }),
-    'declare-crisis': z.strictObject({ by, reason: text('reason') }),
-    resolve: z.strictObject({ by, resolution: text('message') }),
-    'close-follow-up': z.strictObject({ by }),
+    acknowledge: z.strictObject({}),
+    'add-responder': z.strictObject({ responder: text('name') }),
+    'declare-crisis': z.strictObject({ reason: text('reason') }),
+    resolve: z.strictObject({ resolution: text('message') }),
+    'close-follow-up': z.strictObject({}),
   } satisfies Record<IncidentAction, z.ZodType>;
 }
 
@@ -100,14 +104,21 @@ export async function startIncident(
   return { workflowId, created };
 }
 
-export function incidentRoutes(deps: ApiDeps): Router {
+export function incidentRoutes(deps: ApiDeps, table: RouteTable): Router {
   const { client, pool } = deps;
-  const router = Router();
+  const { router, get, post } = declaredRoutes(table, '/incidents');
   const { intake, actions, listQuery } = incidentInputs();
+  const { roles } = table;
 
   const links = itemLinks('/incidents', INCIDENT_ACTIONS, incidentWorkflowId, deps);
+  /** A private emergency in full for those who may read private items and the people working it. */
+  const seesInFull = (req: Request<any>, view: IncidentView) =>
+    !view.incident.private ||
+    may(req, roles, 'read-private') ||
+    view.acknowledgedBy === req.principal?.name ||
+    view.responders.includes(req.principal?.name ?? '');
 
-  router.post('/', async (req, res) => {
+  post('/', 'file', async (req, res) => {
     const body = parseBody(intake, req.body, 'incident');
     const incident: IncidentIntake = {
       id: incidentIdFor(body.externalId),
@@ -120,13 +131,15 @@ export function incidentRoutes(deps: ApiDeps): Router {
       private: body.private,
     };
     const { workflowId, created } = await startIncident(deps, incident);
+    res.locals.audit = { target: incident.id };
     res
       .status(created ? 201 : 200)
       .location(`/incidents/${incident.id}`)
       .json({ id: incident.id, workflowId, created, links: links(incident.id) });
   });
 
-  router.get('/', async (req, res) => {
+  // The list holds no private words: a private emergency's title there is already the neutral one.
+  get('/', 'read', async (req, res) => {
     const q = parseQuery(listQuery, req.query, 'filter');
     // Newest first: the latest emergency is the one on fire.
     const rows = await projectionPage(
@@ -139,17 +152,25 @@ export function incidentRoutes(deps: ApiDeps): Router {
     res.json({ incidents: rows.map(projectionRow), limit: q.limit, offset: q.offset });
   });
 
-  router.get('/:id', workflowStateRoute(client, incidentWorkflowId, incidentStateQuery, notFound));
+  get(
+    '/:id',
+    'read',
+    workflowStateRoute(client, incidentWorkflowId, incidentStateQuery, notFound, (view: IncidentView, req) =>
+      seesInFull(req, view) ? view : redacted(view as any, REDACTED_VIEW, PRIVATE_INCIDENT),
+    ),
+  );
 
-  router.get('/:id/timeline', async (req, res) => {
+  get('/:id/timeline', 'read', async (req, res) => {
     const id = itemIdFrom(req.params.id);
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
     const timeline = await timelineOf(pool, 'incidents', id, page);
     if (!timeline) throw notFound(id);
+    const view = (await client.workflow.getHandle(incidentWorkflowId(id)).query(incidentStateQuery).catch(() => null)) as IncidentView | null;
+    if (view && !seesInFull(req, view)) throw forbidden(roles, req.principal!, 'read-private', `incident ${id} is private: its timeline`);
     res.json({ id, timeline, ...page });
   });
 
-  router.post('/:id/:action', async (req, res) => {
+  post('/:id/:action', { byAction: INCIDENT_ACTION_NEEDS }, async (req, res) => {
     const { id, action, input } = actionRequest(req, INCIDENT_ACTIONS, actions);
     const key = idempotencyKeyOf(req);
     // Each action's schema matches its update's argument; the map keeps that pairing in one place.
@@ -170,6 +191,17 @@ export function incidentRoutes(deps: ApiDeps): Router {
 
   return router;
 }
+
+export const INCIDENT_ACTION_NEEDS: Record<IncidentAction, Permission> = {
+  acknowledge: 'act',
+  'add-responder': 'act',
+  'declare-crisis': 'act',
+  resolve: 'act',
+  'close-follow-up': 'act',
+};
+
+const PRIVATE_INCIDENT = 'a private emergency: shown in full to supervisors, security and the people working it';
+const REDACTED_VIEW = ['id', 'workflowId', 'status', 'createdAt', 'level', 'acknowledgedAt', 'acknowledgedBy', 'acknowledgeDueAt', 'breached', 'resolvedAt', 'closedAt', 'version'];
 
 const notFound = (id: string) => new HttpError(404, `no incident "${id}"; check the id returned by POST /incidents`);
 

@@ -1,17 +1,25 @@
 // API entry point: connects to Temporal and PostgreSQL, migrates, and serves HTTP on PORT.
 import { Client, Connection } from '@temporalio/client';
-import { deskDataConverter, encryptionKeysFromEnv } from '../config/encryption';
+import { AesGcmCodec, deskDataConverter, encryptionKeysFromEnv } from '../config/encryption';
 import { loadConfig } from '../config/env';
 import { logger } from '../config/logger';
+import { ensureBootstrapKey } from '../db/api-keys';
 import { migrate } from '../db/migrations';
 import { createPool } from '../db/pool';
 import { createApp } from './app';
+import { createAuthenticator, jwtSettingsFromEnv } from './auth';
+import { rateLimitsFromEnv } from './rate-limit';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const encryptionKeys = encryptionKeysFromEnv();
+  const jwt = jwtSettingsFromEnv();
+  const rateLimits = rateLimitsFromEnv();
   const pool = createPool(config.databaseUrl);
   await migrate(pool);
+  // The bootstrap admin key (npm start keeps one in .data/admin-key); its value is never logged.
+  const adminKey = process.env.SUPPORT_DESK_ADMIN_KEY?.trim();
+  if (adminKey) await ensureBootstrapKey(pool, adminKey);
   const connection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.namespace, dataConverter: deskDataConverter(encryptionKeys) });
   const app = createApp({
@@ -20,9 +28,19 @@ async function main(): Promise<void> {
     policy: config.policy,
     taskQueue: config.taskQueue,
     temporalUiUrl: process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
+    auth: createAuthenticator(pool, jwt),
+    rateLimits,
+    codec: new AesGcmCodec(encryptionKeys),
+    codecOrigins: (process.env.CODEC_CORS_ORIGINS ?? process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233')
+      .split(',')
+      .map((o) => o.trim().replace(/\/$/, ''))
+      .filter(Boolean),
   });
   const server = app.listen(config.port, () => {
-    logger.info({ url: `http://localhost:${config.port}`, policy: config.policy.name }, 'API listening');
+    logger.info(
+      { url: `http://localhost:${config.port}`, policy: config.policy.name, credentials: jwt ? `API keys and JWTs from ${jwt.issuer}` : 'API keys' },
+      'API listening',
+    );
   });
 
   const stop = () => {

@@ -1,6 +1,6 @@
 // Security-report routes: intake from the bug-bounty platform (idempotent on its report id), one route
 // per security-team action (a workflow update), the report itself (a query) and lists (the projection).
-import { Router } from 'express';
+import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { DESK_BREACHED, DESK_KIND, DESK_LEVEL, DESK_SEVERITY, DESK_STATUS } from '../domain/search-attributes';
 import {
@@ -14,6 +14,8 @@ import {
   type SecurityReportIntake,
 } from '../domain/security-report';
 import type { securityReportWorkflow } from '../workflows/security-report';
+import type { Permission } from '../domain/access';
+import { declaredRoutes, may, type RouteTable } from './access';
 import type { ApiDeps } from './app';
 import { HttpError } from './errors';
 import { itemIdFrom, link, optionalText, parseBody, parseQuery, text } from './input';
@@ -25,6 +27,7 @@ import {
   itemLinks,
   pageQuery,
   projectionPage,
+  redacted,
   runAction,
   startOnce,
   timelineOf,
@@ -41,17 +44,27 @@ function intakeSchema() {
   });
 }
 
+/** The body each action takes; who acts (`by`) is the caller's credential. */
 function actionSchemas() {
-  const by = text('name');
   return {
-    respond: z.strictObject({ by, message: text('message') }),
-    'request-disclosure': z.strictObject({ by }),
-    'mark-scrubbed': z.strictObject({ by }),
-    'link-fix': z.strictObject({ by, url: link() }),
-    'accept-disclosure': z.strictObject({ by }),
-    close: z.strictObject({ by }),
+    respond: z.strictObject({ message: text('message') }),
+    'request-disclosure': z.strictObject({}),
+    'mark-scrubbed': z.strictObject({}),
+    'link-fix': z.strictObject({ url: link() }),
+    'accept-disclosure': z.strictObject({}),
+    close: z.strictObject({}),
   } satisfies Record<SecurityReportAction, z.ZodType>;
 }
+
+/** The security team's, every one; the reporter's request for disclosure may also come from the intake (the bug-bounty platform). */
+export const SECURITY_REPORT_ACTION_NEEDS: Record<SecurityReportAction, Permission | Permission[]> = {
+  respond: 'security',
+  'request-disclosure': ['security', 'relay-requester'],
+  'mark-scrubbed': 'security',
+  'link-fix': 'security',
+  'accept-disclosure': 'security',
+  close: 'security',
+};
 
 function listQuerySchema() {
   return z.strictObject({
@@ -70,13 +83,16 @@ export function securityReportIdFor(externalId: string | undefined): string {
   return idForExternalId('sr', 'security', externalId);
 }
 
-export function securityReportRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
-  const router = Router();
+export function securityReportRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps, table: RouteTable): Router {
+  const { router, get, post } = declaredRoutes(table, '/security-reports');
   const { intake, actions, listQuery } = securityReportInputs();
+  const { roles } = table;
+  /** An undisclosed vulnerability and its reporter are the security team's to read. */
+  const inFull = (req: Request<any>) => may(req, roles, 'security');
 
   const links = itemLinks('/security-reports', SECURITY_REPORT_ACTIONS, securityReportWorkflowId, { client, temporalUiUrl });
 
-  router.post('/', async (req, res) => {
+  post('/', 'file', async (req, res) => {
     const body = parseBody(intake, req.body, 'security report');
     const report: SecurityReportIntake = {
       id: securityReportIdFor(body.externalId),
@@ -98,24 +114,32 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
         { key: DESK_BREACHED, value: false },
         { key: DESK_LEVEL, value: 0 },
       ],
-      // The title of an undisclosed vulnerability stays out of the UI's list.
-      staticSummary: `Security report (${report.severity}) from ${report.reporter}`,
+      // The title of an undisclosed vulnerability and its reporter's name stay out of the UI's list.
+      staticSummary: `Security report (${report.severity})`,
     });
+    res.locals.audit = { target: report.id };
     res
       .status(created ? 201 : 200)
       .location(`/security-reports/${report.id}`)
       .json({ id: report.id, workflowId, created, links: links(report.id) });
   });
 
-  router.get('/', async (req, res) => {
+  get('/', 'read', async (req, res) => {
     const q = parseQuery(listQuery, req.query, 'filter');
     const rows = await projectionPage(pool, 'security_reports', { status: q.status, breached: q.breached }, 'created_at, id', q);
-    res.json({ securityReports: rows.map(projectionRow), limit: q.limit, offset: q.offset });
+    const shown = rows.map(projectionRow).map((row) => (inFull(req) ? row : redacted(row, REDACTED_ROW, SEALED_REPORT)));
+    res.json({ securityReports: shown, limit: q.limit, offset: q.offset });
   });
 
-  router.get('/:id', workflowStateRoute(client, securityReportWorkflowId, securityReportStateQuery, notFound));
+  get(
+    '/:id',
+    'read',
+    workflowStateRoute(client, securityReportWorkflowId, securityReportStateQuery, notFound, (view, req) =>
+      inFull(req) ? view : redacted(view, REDACTED_VIEW, SEALED_REPORT),
+    ),
+  );
 
-  router.get('/:id/timeline', async (req, res) => {
+  get('/:id/timeline', 'security', async (req, res) => {
     const id = itemIdFrom(req.params.id);
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
     const timeline = await timelineOf(pool, 'security_reports', id, page);
@@ -123,7 +147,7 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
     res.json({ id, timeline, ...page });
   });
 
-  router.post('/:id/:action', async (req, res) => {
+  post('/:id/:action', { byAction: SECURITY_REPORT_ACTION_NEEDS }, async (req, res) => {
     const { id, action, input } = actionRequest(req, SECURITY_REPORT_ACTIONS, actions);
     const key = idempotencyKeyOf(req);
     const update = SECURITY_REPORT_ACTIONS[action] as (typeof SECURITY_REPORT_ACTIONS)['link-fix'];
@@ -142,6 +166,10 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
 
 const notFound = (id: string) =>
   new HttpError(404, `no security report "${id}"; check the id returned by POST /security-reports`);
+
+const SEALED_REPORT = 'a security report: shown in full to the security team only';
+const REDACTED_VIEW = ['id', 'workflowId', 'status', 'severity', 'createdAt', 'response', 'breached', 'version'];
+const REDACTED_ROW = ['id', 'workflowId', 'severity', 'status', 'createdAt', 'respondDueAt', 'respondedAt', 'breached', 'disclosureDueAt', 'publishedAt', 'updatedAt'];
 
 function projectionRow(r: Record<string, unknown>) {
   const iso = (d: unknown) => (d instanceof Date ? d.toISOString() : null);

@@ -1,6 +1,6 @@
 // Ticket routes: intake (starts the workflow), one route per agent/requester action (a workflow
 // update), the ticket itself (a workflow query) and lists (the PostgreSQL projection).
-import { Router } from 'express';
+import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { CHANNELS, resolveTicketPolicy } from '../domain/policy';
 import {
@@ -29,11 +29,14 @@ import {
 import type { Pool } from 'pg';
 import { discardMessage, messagesOf, storeMessage } from '../db/messages';
 import type { ticketWorkflow } from '../workflows/ticket';
+import type { Permission } from '../domain/access';
+import { declaredRoutes, forbidden, may, type RouteTable } from './access';
 import type { ApiDeps } from './app';
 import { HttpError } from './errors';
 import { startIncident } from './incident';
 import { email, itemIdFrom, optionalText, parseBody, parseQuery, text } from './input';
 import {
+  actingName,
   actionRequest,
   compactAnswer,
   idForExternalId,
@@ -41,6 +44,8 @@ import {
   itemLinks,
   pageQuery,
   projectionPage,
+  redacted,
+  refuseActorFields,
   runAction,
   startOnce,
   timelineOf,
@@ -75,27 +80,41 @@ function intakeSchema() {
   });
 }
 
-/** The body each action takes; `by` is the acting agent's handle (or "requester"). */
+/** The body each action takes; who acts (`by`) is the caller's credential, never the body. */
 function actionSchemas() {
-  const by = text('name');
   return {
-    acknowledge: z.strictObject({ by }),
-    reply: z.strictObject({ by, role: z.enum(['agent', 'requester']).default('agent'), message: text('message') }),
-    assign: z.strictObject({ by, assignee: text('name') }),
-    'change-tier': z.strictObject({ by, tier, reason: text('reason') }),
-    'wait-on-requester': z.strictObject({ by, question: text('message') }),
-    'hand-off': z.strictObject({ by, team: text('name'), reason: text('reason') }),
-    resolve: z.strictObject({ by, resolution: text('message') }),
-    reopen: z.strictObject({ by, reason: text('reason') }),
-    close: z.strictObject({ by }),
+    acknowledge: z.strictObject({}),
+    reply: z.strictObject({ role: z.enum(['agent', 'requester']).default('agent'), message: text('message') }),
+    assign: z.strictObject({ assignee: text('name') }),
+    'change-tier': z.strictObject({ tier, reason: text('reason') }),
+    'wait-on-requester': z.strictObject({ question: text('message') }),
+    'hand-off': z.strictObject({ team: text('name'), reason: text('reason') }),
+    resolve: z.strictObject({ resolution: text('message') }),
+    reopen: z.strictObject({ reason: text('reason') }),
+    close: z.strictObject({}),
     satisfaction: z.strictObject({
       resolved: z.boolean(),
       score: z.number().int().min(1).max(5),
       comment: optionalText('comment'),
     }),
-    escalate: z.strictObject({ by, reason: text('reason') }),
+    escalate: z.strictObject({ reason: text('reason') }),
   } satisfies Record<TicketAction, z.ZodType>;
 }
+
+/** What each action needs (api/access.ts); `reply` as the requester and `assign` to another are checked in the route. */
+export const TICKET_ACTION_NEEDS: Record<TicketAction, Permission | Permission[]> = {
+  acknowledge: 'act',
+  reply: ['act', 'relay-requester'],
+  assign: 'act',
+  'change-tier': 'supervise',
+  'wait-on-requester': 'act',
+  'hand-off': 'act',
+  resolve: 'act',
+  reopen: 'act',
+  close: 'act',
+  satisfaction: 'relay-requester',
+  escalate: 'supervise',
+};
 
 function listQuerySchema() {
   const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -115,7 +134,7 @@ export function ticketInputs() {
     intake: intakeSchema(),
     actions: actionSchemas(),
     listQuery: listQuerySchema(),
-    next: z.strictObject({ agent: text('name') }),
+    next: z.strictObject({}),
   };
 }
 
@@ -125,7 +144,8 @@ export function ticketIdFor(channel: string, externalId: string | undefined): st
 }
 
 /** What a caller sends for an action: the HTTP body, with a message's body as text. */
-export type ActionBody<A extends TicketAction> = z.output<ReturnType<typeof actionSchemas>[A]>;
+type BodyOf<A extends TicketAction> = z.output<ReturnType<typeof actionSchemas>[A]>;
+export type ActionBody<A extends TicketAction> = (string extends keyof BodyOf<A> ? unknown : BodyOf<A>) & { by: string };
 
 /** What a caller (the API, a webhook) knows about a new ticket; the id follows from it. */
 export type NewTicket = Omit<TicketIntake, 'id' | 'externalId'> & { externalId?: string | null };
@@ -247,13 +267,17 @@ async function raiseIncidentFor(ticketId: string, ticket: NewTicket, deps: Intak
   return { id: incidentId, workflowId, created, self: `/incidents/${incidentId}` };
 }
 
-export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
-  const router = Router();
+export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps, table: RouteTable): Router {
+  const { router, get, post } = declaredRoutes(table, '/tickets');
   const { intake, actions, listQuery, next } = ticketInputs();
+  const { roles } = table;
 
   const links = itemLinks('/tickets', TICKET_ACTIONS, ticketWorkflowId, { client, temporalUiUrl });
+  /** A private ticket in full for supervisors, security and the agent it is assigned to; redacted for the rest. */
+  const seesInFull = (req: Request<any>, ticket: { private?: unknown; assignee?: unknown }) =>
+    !ticket.private || may(req, roles, 'read-private') || (ticket.assignee !== null && ticket.assignee === req.principal?.name);
 
-  router.post('/', async (req, res) => {
+  post('/', 'file', async (req, res) => {
     const ticket = parseBody(intake, req.body, 'ticket');
     // An emergency files a ticket and raises an incident: only an external id lets a retry after a
     // failure in between meet the same ticket and the same incident, instead of filing a second ticket.
@@ -262,6 +286,7 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
       throw new HttpError(400, `invalid ticket: externalId: ${message}`, [{ field: 'externalId', message }]);
     }
     const { id, workflowId, created } = await fileTicket({ client, policy, taskQueue }, ticket);
+    res.locals.audit = { target: id };
     // An emergency ticket also raises an incident (paging the on-call); starting it again is a no-op.
     const incident =
       ticket.channel === 'emergency' ? await raiseIncidentFor(id, ticket, { client, policy, taskQueue }) : undefined;
@@ -269,7 +294,7 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
     res.json({ id, workflowId, created, links: links(id), ...(incident ? { incident } : {}) });
   });
 
-  router.get('/', async (req, res) => {
+  get('/', 'read', async (req, res) => {
     const q = parseQuery(listQuery, req.query, 'filter');
     const filters = {
       status: q.status,
@@ -280,42 +305,74 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
     };
     // Oldest first: the desk works tickets first in, first out.
     const rows = await projectionPage(pool, 'tickets', filters, 'created_at, id', q);
-    res.json({ tickets: rows.map(projectionRow), limit: q.limit, offset: q.offset });
+    const shown = rows.map(projectionRow).map((row) => (seesInFull(req, row) ? row : redacted(row, REDACTED_ROW, PRIVATE_TICKET)));
+    res.json({ tickets: shown, limit: q.limit, offset: q.offset });
   });
 
-  router.post('/next', async (req, res) => {
-    const { agent } = parseBody(next, req.body, 'next-ticket request');
+  post('/next', 'act', async (req, res) => {
+    refuseActorFields(req.body, ['agent'], 'next-ticket request');
+    parseBody(next, req.body, 'next-ticket request');
+    const agent = actingName(req);
     const ticket = await takeNextTicket(client, pool, agent);
+    if (ticket) res.locals.audit = { target: ticket.id };
     res.json(ticket ? { ticket } : { ticket: null, message: `no open ticket for ${agent} or unassigned` });
   });
 
-  router.get('/:id', workflowStateRoute(client, ticketWorkflowId, ticketStateQuery, notFound));
+  get(
+    '/:id',
+    'read',
+    workflowStateRoute(client, ticketWorkflowId, ticketStateQuery, notFound, (view: TicketView, req) =>
+      seesInFull(req, { private: view.ticket.private, assignee: view.assignee }) ? view : redacted(view as any, REDACTED_VIEW, PRIVATE_TICKET),
+    ),
+  );
+
+  /** The whole timeline and the conversation are a private ticket's words: only for those who see it in full. */
+  async function readableTicket(req: Request<{ id: string }>): Promise<string> {
+    const id = itemIdFrom(req.params.id);
+    const { rows } = await pool.query<{ private: boolean; assignee: string | null }>('SELECT private, assignee FROM tickets WHERE id = $1', [id]);
+    if (!rows[0]) throw notFound(id);
+    if (!seesInFull(req, rows[0])) throw forbidden(roles, req.principal!, 'read-private', `ticket ${id} is private: its timeline and messages`);
+    return id;
+  }
 
   // The whole timeline (the workflow keeps the latest entries) and the conversation's message bodies.
-  router.get('/:id/timeline', async (req, res) => {
-    const id = itemIdFrom(req.params.id);
+  get('/:id/timeline', 'read', async (req, res) => {
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
+    const id = await readableTicket(req);
     const timeline = await timelineOf(pool, 'tickets', id, page);
     if (!timeline) throw notFound(id);
     res.json({ id, timeline, ...page });
   });
-  router.get('/:id/messages', async (req, res) => {
-    const id = itemIdFrom(req.params.id);
+  get('/:id/messages', 'read', async (req, res) => {
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
-    const { rowCount } = await pool.query('SELECT 1 FROM tickets WHERE id = $1', [id]);
-    if (!rowCount) throw notFound(id);
+    const id = await readableTicket(req);
     const messages = await messagesOf(pool, 'tickets', id, page);
     res.json({ id, messages: messages.map((m) => ({ ...m, createdAt: m.createdAt.toISOString() })), ...page });
   });
 
-  router.post('/:id/:action', async (req, res) => {
+  post('/:id/:action', { byAction: TICKET_ACTION_NEEDS }, async (req, res) => {
     const { id, action, input } = actionRequest(req, TICKET_ACTIONS, actions);
+    // Speaking for the requester is the intake's (a form, the helpdesk); assigning to someone else, a supervisor's.
+    if (action === 'reply' && input.role === 'requester' && !may(req, roles, 'relay-requester')) {
+      throw forbidden(roles, req.principal!, 'relay-requester', 'a reply as the requester');
+    }
+    if (action === 'reply' && input.role !== 'requester' && !may(req, roles, 'act')) {
+      throw forbidden(roles, req.principal!, 'act', "an agent's reply");
+    }
+    if (action === 'assign' && input.assignee !== input.by && !may(req, roles, 'supervise')) {
+      throw forbidden(roles, req.principal!, 'supervise', 'assigning a ticket to someone else');
+    }
     const answer = await actOnTicket({ client, pool }, id, action, input as ActionBody<TicketAction>, idempotencyKeyOf(req));
     res.json({ ...answer, links: links(id) });
   });
 
   return router;
 }
+
+const PRIVATE_TICKET = 'a private ticket: shown in full to supervisors, security and the agent it is assigned to';
+/** What anyone who may read sees of a private ticket: where it stands and its clocks. */
+const REDACTED_VIEW = ['id', 'workflowId', 'status', 'tier', 'assignee', 'createdAt', 'acknowledgedAt', 'resolvedAt', 'closedAt', 'breached', 'clocks', 'version'];
+const REDACTED_ROW = ['id', 'workflowId', 'channel', 'tier', 'priority', 'status', 'assignee', 'private', 'createdAt', 'acknowledgedAt', 'resolvedAt', 'closedAt', 'acknowledgeDueAt', 'resolutionDueAt', 'breached', 'escalations', 'updatedAt'];
 
 const notFound = (id: string) => new HttpError(404, `no ticket "${id}"; check the id returned by POST /tickets`);
 

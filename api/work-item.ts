@@ -17,6 +17,8 @@ import {
   type WorkItemIntake,
   type WorkItemKind,
 } from '../domain/work-item';
+import type { Permission } from '../domain/access';
+import { declaredRoutes, type RouteTable } from './access';
 import type { ApiDeps } from './app';
 import { HttpError } from './errors';
 import { email, itemIdFrom, optionalText, parseBody, parseQuery, text } from './input';
@@ -57,35 +59,43 @@ function intakeSchema() {
 
 /** The body of every action; the workflow's validators check what depends on the state. */
 function actionSchemas(kind: WorkItemKind): Record<string, z.ZodType> {
-  const by = text('name');
   const note = optionalText('note');
   const reason = text('reason');
   const shared = {
-    'record-game-plan': z.strictObject({ by, gamePlan: text('message'), ...(kind === 'bug-report' ? { labels: z.array(text('label')).max(20).optional() } : {}) }),
-    'start-development': z.strictObject({ by, note }),
-    'submit-for-validation': z.strictObject({ by, note }),
-    'request-changes': z.strictObject({ by, reason }),
-    wait: z.strictObject({ by, on: z.enum(['input', 'dependency']), reason }),
-    block: z.strictObject({ by, reason }),
-    resume: z.strictObject({ by, note }),
+    'record-game-plan': z.strictObject({ gamePlan: text('message'), ...(kind === 'bug-report' ? { labels: z.array(text('label')).max(20).optional() } : {}) }),
+    'start-development': z.strictObject({ note }),
+    'submit-for-validation': z.strictObject({ note }),
+    'request-changes': z.strictObject({ reason }),
+    wait: z.strictObject({ on: z.enum(['input', 'dependency']), reason }),
+    block: z.strictObject({ reason }),
+    resume: z.strictObject({ note }),
   };
   if (kind === 'bug-report') {
     return {
       ...shared,
-      triage: z.strictObject({ by, valid: z.boolean(), reason: reason.optional() }),
-      'confirm-fix': z.strictObject({ by }),
-      complete: z.strictObject({ by, note }),
+      triage: z.strictObject({ valid: z.boolean(), reason: reason.optional() }),
+      'confirm-fix': z.strictObject({}),
+      complete: z.strictObject({ note }),
     };
   }
   return {
     ...shared,
-    triage: z.strictObject({ by, enoughInformation: z.boolean(), question: optionalText('message') }),
-    'provide-information': z.strictObject({ by, information: text('message') }),
-    'check-workload': z.strictObject({ by, validForWorkload: z.boolean(), reason: reason.optional() }),
-    decide: z.strictObject({ by, technicallyPossible: z.boolean(), feasible: z.boolean(), exceedsCapacity: z.boolean(), note }),
-    'set-milestone': z.strictObject({ by, title: text('title'), startsAt: z.iso.datetime({ offset: true }) }),
-    accept: z.strictObject({ by }),
+    triage: z.strictObject({ enoughInformation: z.boolean(), question: optionalText('message') }),
+    'provide-information': z.strictObject({ information: text('message') }),
+    'check-workload': z.strictObject({ validForWorkload: z.boolean(), reason: reason.optional() }),
+    decide: z.strictObject({ technicallyPossible: z.boolean(), feasible: z.boolean(), exceedsCapacity: z.boolean(), note }),
+    'set-milestone': z.strictObject({ title: text('title'), startsAt: z.iso.datetime({ offset: true }) }),
+    accept: z.strictObject({}),
   };
+}
+
+/** What each action needs: agents work items; the requester's own answers may also come through the intake. */
+function actionNeeds(kind: WorkItemKind): Record<string, Permission | Permission[]> {
+  const needs: Record<string, Permission | Permission[]> = {};
+  for (const action of Object.keys(ACTIONS_OF[kind])) needs[action] = 'act';
+  if (kind === 'feature-request') needs['provide-information'] = ['act', 'relay-requester'];
+  if (kind === 'bug-report') needs['confirm-fix'] = ['act', 'relay-requester'];
+  return needs;
 }
 
 function listQuerySchema(kind: WorkItemKind) {
@@ -106,15 +116,15 @@ export function workItemIdFor(kind: WorkItemKind, externalId: string | undefined
   return idForExternalId(KINDS[kind].idPrefix, kind, externalId);
 }
 
-export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps): Router {
-  const router = Router();
+export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps, table: RouteTable): Router {
   const { path, noun, workflowType } = KINDS[kind];
+  const { router, get, post } = declaredRoutes(table, path);
   const { intake, actions, listQuery } = workItemInputs(kind);
   const notFound = (id: string) => new HttpError(404, `no ${noun} "${id}"; check the id returned by POST ${path}`);
 
   const links = itemLinks(path, ACTIONS_OF[kind], (id) => workItemWorkflowId(kind, id), { client, temporalUiUrl });
 
-  router.post('/', async (req, res) => {
+  post('/', 'file', async (req, res) => {
     const body = parseBody(intake, req.body, noun);
     const item: WorkItemIntake = {
       id: workItemIdFor(kind, body.externalId),
@@ -137,6 +147,7 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
       ],
       staticSummary: `${item.title} (${noun})`,
     });
+    res.locals.audit = { target: item.id };
     if (!created) {
       res.status(200).json({ id: item.id, workflowId, created: false, links: links(item.id) });
       return;
@@ -144,7 +155,7 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
     res.status(201).location(`${path}/${item.id}`).json({ id: item.id, workflowId, created: true, links: links(item.id) });
   });
 
-  router.get('/', async (req, res) => {
+  get('/', 'read', async (req, res) => {
     const q = parseQuery(listQuery, req.query, 'filter');
     // Feature requests and bug reports share one projection table: the kind is always a filter.
     const filters = { kind, stage: q.stage, hold: q.hold === 'none' ? null : q.hold };
@@ -152,9 +163,9 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
     res.json({ items: rows.map(projectionRow), limit: q.limit, offset: q.offset });
   });
 
-  router.get('/:id', workflowStateRoute(client, (id) => workItemWorkflowId(kind, id), workItemStateQuery, notFound));
+  get('/:id', 'read', workflowStateRoute(client, (id) => workItemWorkflowId(kind, id), workItemStateQuery, notFound));
 
-  router.post('/:id/:action', async (req, res) => {
+  post('/:id/:action', { byAction: actionNeeds(kind) }, async (req, res) => {
     const { id, action, input } = actionRequest(
       req,
       ACTIONS_OF[kind],
@@ -180,7 +191,7 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
     res.json({ ...compactAnswer(answer), links: links(id) });
   });
 
-  router.get('/:id/timeline', async (req, res) => {
+  get('/:id/timeline', 'read', async (req, res) => {
     const id = itemIdFrom(req.params.id);
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
     const timeline = await timelineOf(pool, 'work_items', id, page);

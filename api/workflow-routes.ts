@@ -65,21 +65,44 @@ export async function startOnce<W extends Workflow>(
 /**
  * Reads POST /:id/:action: 400 naming `id` for an id that cannot be one, 404 for an action the
  * workflow does not take (`updates` is its actions map), 400 listing every invalid field of the body
- * (checked against that action's schema).
+ * (checked against that action's schema). `by` is the authenticated principal, never the body's.
  */
 export function actionRequest<A extends string>(
   req: Request<{ id: string; action: string }>,
   updates: Record<A, unknown>,
   schemas: Record<A, z.ZodType>,
   unknownAction = (action: string, known: string) => `unknown action "${action}"; use one of ${known}`,
-): { id: string; action: A; input: unknown } {
+): { id: string; action: A; input: Record<string, unknown> & { by: string } } {
   const id = itemIdFrom(req.params.id);
   const { action } = req.params;
   if (!Object.hasOwn(updates, action)) {
     const message = unknownAction(action, Object.keys(updates).join(', '));
     throw new HttpError(404, message, [{ field: 'action', message }]);
   }
-  return { id, action: action as A, input: parseBody(schemas[action as A], req.body, `${action} request`) };
+  refuseActorFields(req.body, ['by'], `${action} request`);
+  const input = parseBody(schemas[action as A], req.body, `${action} request`) as Record<string, unknown>;
+  return { id, action: action as A, input: { ...input, by: actingName(req) } };
+}
+
+/** The name the timeline records for the caller: the principal `authenticate` proved. */
+export function actingName(req: Request<any>): string {
+  if (!req.principal) throw new HttpError(401, 'this needs a credential');
+  return req.principal.name;
+}
+
+/**
+ * Who acts is the credential, not the body: a body naming someone (`by`, `agent`) is refused rather
+ * than ignored, so a client that believed it could act as another person learns it cannot.
+ */
+export function refuseActorFields(body: unknown, fields: string[], what: string): void {
+  if (!body || typeof body !== 'object') return;
+  const named = fields.filter((field) => Object.hasOwn(body, field));
+  if (named.length === 0) return;
+  const details = named.map((field) => ({
+    field,
+    message: 'is who you are signed in as (your credential) and cannot be sent; remove it',
+  }));
+  throw new HttpError(400, `invalid ${what}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
 }
 
 /** What to answer when an action cannot reach its workflow: unknown id, or a workflow that has ended. */
@@ -132,16 +155,25 @@ export function workflowStateRoute(
   workflowIdOf: (id: string) => string,
   stateQuery: QueryDefinition<unknown, []>,
   notFound: (id: string) => HttpError,
+  /** What this caller may see of the view (a private item's is redacted for most roles). */
+  shown: (view: any, req: Request<{ id: string }>) => unknown = (view) => view,
 ): RequestHandler<{ id: string }> {
   return async (req, res) => {
     const id = itemIdFrom(req.params.id);
     try {
-      res.json(await client.workflow.getHandle(workflowIdOf(id)).query(stateQuery));
+      res.json(shown(await client.workflow.getHandle(workflowIdOf(id)).query(stateQuery), req));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw notFound(id);
       throw err;
     }
   };
+}
+
+/** What a redacted item keeps: who it is, where it stands and its clocks, nothing a person wrote. */
+export function redacted(view: Record<string, unknown>, keep: string[], why: string): Record<string, unknown> {
+  const shown: Record<string, unknown> = {};
+  for (const field of keep) if (field in view) shown[field] = view[field];
+  return { ...shown, redacted: why };
 }
 
 /** The paging every list takes: ?limit= (1 to 500, 100 by default) and ?offset=. */

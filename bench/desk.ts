@@ -10,6 +10,7 @@ import { logIntegrations, type Integrations } from '../activities/integrations';
 import { IntegrationNotifier } from '../activities/notifier';
 import { createApp } from '../api/app';
 import type { Policy } from '../domain/policy';
+import { bearer, TEST_ADMIN_KEY, testCredentials } from '../test/credentials';
 import { testKeys } from '../test/encryption';
 import { createTestDatabase, type TestDatabase } from '../test/postgres';
 import { bundleWorkflows, devServerEnvironment } from '../test/temporal';
@@ -40,14 +41,17 @@ export async function startBenchDesk(policy: Policy, integrations?: Integrations
     workflowBundle: bundle,
   });
   const running = worker.run();
-  const server: Server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui' }).listen(0, '127.0.0.1');
+  // The benchmark measures the desk, not its limits: rate limits off, the admin's key on every request.
+  const { auth } = await testCredentials(db.pool);
+  const rateLimits = { windowMs: 60_000, perCredential: 0, perAddress: 0 };
+  const server: Server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui', auth, rateLimits }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call = async (method: string, path: string, body?: unknown) => {
     const started = performance.now();
     const res = await fetch(`${api}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...bearer(TEST_ADMIN_KEY), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const json = await res.json();

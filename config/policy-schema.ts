@@ -3,6 +3,7 @@
 // tickets later. Workflows never import this: they get a resolved TicketPolicy.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { PERMISSIONS, rolesOf } from '../domain/access';
 import { businessTargetProblem, calendarProblems } from '../domain/calendar';
 import { BUILT_IN_POLICIES, CHANNELS, WEEKDAYS, type BusinessCalendar, type Policy, type SlaTarget } from '../domain/policy';
 
@@ -140,6 +141,9 @@ const policyShape = strict({
   incident: incidentSchema.optional(),
   security: securitySchema.optional(),
   workItems: workItemsSchema.optional(),
+  roles: z
+    .record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'a role is a lowercase word such as "agent"'), z.array(z.enum(PERMISSIONS)))
+    .optional(),
 });
 
 type ParsedPolicy = z.infer<typeof policyShape>;
@@ -163,6 +167,9 @@ function checkAcrossSections(policy: ParsedPolicy, ctx: z.RefinementCtx, now: nu
     }
   }
   checkIncident(policy, ctx);
+  if (policy.roles && !Object.values(rolesOf(policy as Policy)).some((permissions) => permissions.includes('manage'))) {
+    ctx.addIssue({ code: 'custom', path: ['roles'], message: 'no role grants "manage": nobody could manage keys; keep it on "admin"' });
+  }
   const chain = policy.security?.escalationChain;
   if (chain !== undefined) checkChainName(policy, ctx, chain, ['security', 'escalationChain']);
   if (policy.security?.respond) checkTarget(policy.security.respond, ['security', 'respond']);

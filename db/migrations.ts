@@ -238,8 +238,53 @@ const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
       UPDATE webhook_deliveries SET outcome = 'done' WHERE completed_at IS NOT NULL;
     `,
   },
+  {
+    id: 40,
+    name: 'API keys',
+    // Only a key's SHA-256 is kept: the key itself is shown once, when it is made (db/api-keys.ts).
+    sql: `
+      CREATE TABLE api_keys (
+        id          text PRIMARY KEY,
+        name        text NOT NULL,
+        role        text NOT NULL,
+        key_hash    text NOT NULL UNIQUE,
+        created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+        revoked_at  timestamptz
+      );
+    `,
+  },
+  {
+    id: 41,
+    name: 'audit trail',
+    // Every mutating request, appended and never changed: the trigger refuses UPDATE and DELETE.
+    sql: `
+      CREATE TABLE audit_log (
+        id          bigserial PRIMARY KEY,
+        at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+        request_id  text NOT NULL,
+        principal   text NOT NULL,
+        roles       text[] NOT NULL,
+        credential  text,
+        method      text NOT NULL,
+        route       text NOT NULL,
+        target      text,
+        action      text,
+        status      integer NOT NULL,
+        outcome     text NOT NULL,
+        source      text
+      );
+      CREATE INDEX audit_log_at_idx ON audit_log (at);
+      CREATE INDEX audit_log_principal_idx ON audit_log (principal, at);
+      CREATE INDEX audit_log_target_idx ON audit_log (target, at);
+      CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+      CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
+    `,
+  },
   // Each kind of work adds its own migrations below with its own id range:
-  // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39.
+  // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39,
+  // access (keys, audit, sealed columns) 40-49.
 ];
 
 /** Arbitrary but fixed: serialises migrations between the worker and the API starting together. */

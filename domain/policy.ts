@@ -1,6 +1,7 @@
 // The SLA/escalation policy as plain data: targets per channel and tier, business calendars and
 // escalation chains. Shared by workflows and the API, so no Node imports and no zod here
 // (validation lives in config/policy-schema.ts).
+import type { Permission } from './access';
 import type { WorkItemKind, WorkItemPolicy } from './work-item';
 
 export type Tier = 1 | 2 | 3;
@@ -103,6 +104,8 @@ export interface Policy {
   security?: SecurityPolicy;
   /** Feature requests and bug reports (optional; WORK_ITEM_DEFAULTS when left out). */
   workItems?: WorkItemsPolicy;
+  /** Roles and what each may do; a role listed here replaces the default of that name (domain/access.ts). */
+  roles?: Partial<Record<string, Permission[]>>;
 }
 
 /** Where feature requests and bug reports live on the tracker, and how long triage waits on a requester. */

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { z } from 'zod';
 import { createApp } from '../api/app';
+import { bearer, TEST_ADMIN_KEY, testCredentials } from './credentials';
 import { incidentInputs } from '../api/incident';
 import { securityReportInputs } from '../api/security-report';
 import { ticketIdFor, ticketInputs } from '../api/ticket';
@@ -55,6 +56,8 @@ beforeAll(async () => {
     policy: loadPolicy('default'),
     taskQueue: `fuzz-${process.pid}`,
     temporalUiUrl: 'http://localhost:8233',
+    auth: (await testCredentials(db.pool)).auth,
+    rateLimits: { windowMs: 60_000, perCredential: 0, perAddress: 0 },
   });
   for (const [k, v] of Object.entries(saved)) {
     if (v === undefined) delete process.env[k];
@@ -120,7 +123,8 @@ const ITEM_KINDS: Record<string, () => ItemInputs> = {
 };
 
 /** Routes that take no input at all (their query string is ignored). */
-const NO_INPUT = ['GET /', 'GET /healthz'];
+// Routes without a body; /audit's filters have their own cases below.
+const NO_INPUT = ['GET /', 'GET /healthz', 'GET /me', 'GET /audit'];
 
 // ---- requests and what they must be answered with ------------------------------------------------
 
@@ -154,7 +158,7 @@ const notServerError = (res: { status: number }) => (res.status >= 500 ? `got ${
 async function send(c: Case): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}${c.path}`, {
     method: c.method,
-    headers: { 'content-type': 'application/json', ...c.headers },
+    headers: { 'content-type': 'application/json', ...bearer(TEST_ADMIN_KEY), ...c.headers },
     ...(c.body === undefined ? {} : { body: c.body }),
   });
   const text = await res.text();
@@ -634,10 +638,19 @@ describe('regressions', () => {
     expect(res.body.details).toEqual([{ field: 'id', message: expect.stringContaining('percent-encoding') }]);
   });
 
-  test('POST /tickets/next with a NUL in agent is a 400 naming agent', async () => {
+  test('GET /audit with a bad filter is a 400 naming it', async () => {
+    for (const [query, field] of [['from=yesterday', 'from'], ['outcome=maybe', 'outcome'], ['limit=0', 'limit'], ['who=me', 'who']]) {
+      const res = await send({ name: '', method: 'GET', path: `/audit?${query}`, check: () => null });
+      expect([query, res.status]).toEqual([query, 400]);
+      expect(res.body.details.map((d: { field: string }) => d.field)).toEqual([field]);
+    }
+  });
+
+  test('POST /tickets/next with an agent (a NUL in it, even) is a 400 naming agent', async () => {
     const res = await send({ name: '', method: 'POST', path: '/tickets/next', body: JSON.stringify({ agent: 'ali\u0000ce' }), check: () => null });
     expect(res.status).toBe(400);
-    expect(res.body.details).toEqual([{ field: 'agent', message: expect.stringContaining('NUL') }]);
+    // Who takes the ticket is the credential: `agent` is refused whatever it holds.
+    expect(res.body.details).toEqual([{ field: 'agent', message: expect.stringMatching(/signed in as/) }]);
   });
 
   test('POST /tickets with a NUL in subject is a 400 naming subject, and no ticket is started', async () => {

@@ -3,6 +3,7 @@
 import { createServer } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
+import { bearer, TEST_ADMIN_KEY, testCredentials, type TestCredentials } from './credentials';
 import { TEST_ENCRYPTION_KEYS } from './encryption';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { devServerEnvironment } from './temporal';
@@ -15,9 +16,20 @@ export interface DeskProcessesOptions {
   use: (desk: { env: TestWorkflowEnvironment; db: TestDatabase }) => void;
 }
 
+export interface HttpOptions {
+  contentType?: string;
+  /** Who acts: the name of the key the request is sent with. */
+  as?: string;
+  role?: string;
+}
+
 export interface DeskProcesses {
-  /** A request to the API; a string body is sent as it is (to test what is not JSON). */
-  http(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
+  /**
+   * A request to the API; a string body is sent as it is (to test what is not JSON). As the bootstrap
+   * admin unless `as` names who acts (a supervisor's key by that name, or `role`'s); a string is the
+   * content type.
+   */
+  http(method: string, path: string, body?: unknown, options?: string | HttpOptions): Promise<{ status: number; body: any }>;
   /** Spawns the worker and the API (after kill()). */
   start(): void;
   waitUntilReady(): Promise<void>;
@@ -46,12 +58,15 @@ export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
   let port: number;
   let worker: RunningService;
   let api: RunningService;
+  let credentials: TestCredentials;
 
   const desk: DeskProcesses = {
-    async http(method, path, body, contentType = 'application/json') {
+    async http(method, path, body, options = {}) {
+      const { contentType = 'application/json', as, role } = typeof options === 'string' ? { contentType: options } : options;
+      const who = as ? await credentials.headers(as, role ?? 'supervisor') : bearer(TEST_ADMIN_KEY);
       const res = await fetch(`http://127.0.0.1:${port}${path}`, {
         method,
-        headers: body === undefined ? {} : { 'content-type': contentType },
+        headers: { ...who, ...(body === undefined ? {} : { 'content-type': contentType }) },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: res.status, body: await res.json() };
@@ -67,6 +82,7 @@ export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
         SUPPORT_DESK_POLICY: 'demo',
         // The key of the test's own client (env.client), so both sides read each other's payloads.
         SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
+        SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
         LOG_LEVEL: 'warn',
       };
       worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
@@ -87,6 +103,7 @@ export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
     [env, db, port] = await Promise.all([devServerEnvironment(), createTestDatabase(), freePort()]);
     desk.start();
     await desk.waitUntilReady();
+    credentials = await testCredentials(db.pool);
     options.use({ env, db });
   }, 120_000);
 

@@ -52,19 +52,19 @@ describe('an emergency incident on the running desk', () => {
     expect(described.typedSearchAttributes.get(DESK_KIND)).toBe('incident');
     expect(described.typedSearchAttributes.get(DESK_SEVERITY)).toBe('critical');
 
-    const acked = await http('POST', `/incidents/${id}/acknowledge`, { by: 'alice' });
+    const acked = await http('POST', `/incidents/${id}/acknowledge`, {}, { as: 'alice' });
     expect(acked.status).toBe(200);
     expect(acked.body).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'alice', alreadyAcknowledged: false });
-    const twice = await http('POST', `/incidents/${id}/acknowledge`, { by: 'bob' });
+    const twice = await http('POST', `/incidents/${id}/acknowledge`, {}, { as: 'bob' });
     expect(twice.status).toBe(200);
     expect(twice.body).toMatchObject({ acknowledgedBy: 'alice', alreadyAcknowledged: true, note: 'already acknowledged by alice via api' });
 
-    const resolved = await http('POST', `/incidents/${id}/resolve`, { by: 'alice', resolution: 'Restarted the primary.' });
+    const resolved = await http('POST', `/incidents/${id}/resolve`, { resolution: 'Restarted the primary.' }, { as: 'alice' });
     expect(resolved.body).toMatchObject({ status: 'resolved', event: 'resolved' });
     // The follow-up task is opened beside the loop, a moment after the answer.
     const followedUp = await eventually(() => http('GET', `/incidents/${id}`), (r) => r.body.followUp !== null);
     expect(followedUp.body.followUp.webUrl).toMatch(/support\/docs/);
-    const resolveAgain = await http('POST', `/incidents/${id}/resolve`, { by: 'alice', resolution: 'again' });
+    const resolveAgain = await http('POST', `/incidents/${id}/resolve`, { resolution: 'again' }, { as: 'alice' });
     expect(resolveAgain).toEqual({ status: 409, body: { error: 'the incident is already resolved' } });
 
     const listed = await http('GET', '/incidents?status=resolved');
@@ -91,7 +91,7 @@ describe('an emergency incident on the running desk', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['severity', 'title']);
     expect((await http('GET', '/incidents/in-nope')).status).toBe(404);
-    expect((await http('POST', '/incidents/in-nope/acknowledge', { by: 'alice' })).status).toBe(404);
+    expect((await http('POST', '/incidents/in-nope/acknowledge', {}, { as: 'alice' })).status).toBe(404);
   });
 
   it('an emergency ticket without a Zendesk origin has no customer ticket to comment on', async () => {
@@ -152,27 +152,27 @@ describe('a security report on the running desk', () => {
     const id = filed.body.id as string;
     expect((await http('POST', '/security-reports', { title: 'IDOR on invoices', reporter: 'h1-carol', externalId: 'h1-123' })).status).toBe(200);
 
-    const answered = await http('POST', `/security-reports/${id}/respond`, { by: 'sec-bob', message: 'Triaged.' });
+    const answered = await http('POST', `/security-reports/${id}/respond`, { message: 'Triaged.' }, { as: 'sec-bob', role: 'security' });
     expect(answered.body).toMatchObject({ status: 'responded', event: 'responded' });
     expect((await http('GET', `/security-reports/${id}`)).body.response.status).toBe('met');
-    await http('POST', `/security-reports/${id}/request-disclosure`, { by: 'h1-carol' });
-    const accepted = await http('POST', `/security-reports/${id}/accept-disclosure`, { by: 'sec-lead' });
+    await http('POST', `/security-reports/${id}/request-disclosure`, {}, { as: 'bug-bounty', role: 'intake' });
+    const accepted = await http('POST', `/security-reports/${id}/accept-disclosure`, {}, { as: 'sec-lead', role: 'security' });
     expect(accepted.body).toMatchObject({ status: 'disclosure-requested', event: 'disclosure accepted early' });
     const waiting = await http('GET', `/security-reports/${id}`);
     expect(waiting.body).toMatchObject({ published: null });
     expect(waiting.body.disclosureBlockedBy).toHaveLength(2);
 
-    const badLink = await http('POST', `/security-reports/${id}/link-fix`, { by: 'sec-bob', url: 'not a url' });
+    const badLink = await http('POST', `/security-reports/${id}/link-fix`, { url: 'not a url' }, { as: 'sec-bob', role: 'security' });
     expect(badLink.status).toBe(400);
     expect(badLink.body.details).toEqual([{ field: 'url', message: expect.any(String) }]);
 
-    await http('POST', `/security-reports/${id}/mark-scrubbed`, { by: 'sec-bob' });
-    const linked = await http('POST', `/security-reports/${id}/link-fix`, { by: 'sec-bob', url: 'https://gitlab.example.com/p/-/merge_requests/1' });
+    await http('POST', `/security-reports/${id}/mark-scrubbed`, {}, { as: 'sec-bob', role: 'security' });
+    const linked = await http('POST', `/security-reports/${id}/link-fix`, { url: 'https://gitlab.example.com/p/-/merge_requests/1' }, { as: 'sec-bob', role: 'security' });
     expect(linked.status).toBe(200);
     // Published once the tracker has the disclosure: beside the loop, a moment after the answer.
     const published = await eventually(() => http('GET', `/security-reports/${id}`), (r) => r.body.status === 'published');
     expect(published.body.status).toBe('published');
-    const late = await http('POST', `/security-reports/${id}/close`, { by: 'sec-bob' });
+    const late = await http('POST', `/security-reports/${id}/close`, {}, { as: 'sec-bob', role: 'security' });
     expect(late.status).toBe(409);
   });
 });

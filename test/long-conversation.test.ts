@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createApp } from '../api/app';
+import { bearer, TEST_ADMIN_KEY, testCredentials } from './credentials';
 import { temporal } from '@temporalio/proto';
 import { DEFAULT_POLICY } from '../domain/policy';
 import { TEXT_RULES } from '../domain/text-rules';
@@ -23,11 +24,12 @@ const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = t
 
 it(`${REPLIES} replies of ${TEXT_RULES.message.max.toLocaleString('en')} characters all answer; each run's history stays under 1 MB`, async () => {
   await withWorker(async () => {
-    const server: Server = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui' }).listen(0, '127.0.0.1');
+    const { auth } = await testCredentials(db.pool);
+    const server: Server = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui', auth }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const post = async (path: string, body: unknown) => {
-      const res = await fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(TEST_ADMIN_KEY) }, body: JSON.stringify(body) });
       return { status: res.status, body: (await res.json()) as any };
     };
     try {
@@ -36,12 +38,12 @@ it(`${REPLIES} replies of ${TEXT_RULES.message.max.toLocaleString('en')} charact
       for (let i = 0; i < REPLIES; i++) {
         const role = i % 2 === 0 ? 'agent' : 'requester';
         const message = `${i} `.padEnd(TEXT_RULES.message.max, role === 'agent' ? 'a' : 'r');
-        const answer = await post(`/tickets/${id}/reply`, { by: role === 'agent' ? 'alice' : 'requester', role, message });
+        const answer = await post(`/tickets/${id}/reply`, { role, message });
         expect(answer.status).toBe(200);
         expect(JSON.stringify(answer.body).length).toBeLessThan(1_000); // the answer is small, whatever the message
       }
 
-      const read = await fetch(`${api}/tickets/${id}`);
+      const read = await fetch(`${api}/tickets/${id}`, { headers: bearer(TEST_ADMIN_KEY) });
       const view = (await read.json()) as { messages: number; timeline: unknown[]; timelineLength: number };
       expect(view.messages).toBe(REPLIES);
       expect(view.timeline.length).toBeLessThanOrEqual(50);
@@ -49,7 +51,7 @@ it(`${REPLIES} replies of ${TEXT_RULES.message.max.toLocaleString('en')} charact
       // Every body is stored once, whole.
       const { rows } = await db.pool.query('SELECT count(*)::int AS n, min(length(body)) AS shortest FROM messages WHERE workflow_id = $1', [ticketWorkflowId(id)]);
       expect(rows[0]).toEqual({ n: REPLIES, shortest: TEXT_RULES.message.max });
-      const page: any = await (await fetch(`${api}/tickets/${id}/messages?limit=2&offset=${REPLIES - 2}`)).json();
+      const page: any = await (await fetch(`${api}/tickets/${id}/messages?limit=2&offset=${REPLIES - 2}`, { headers: bearer(TEST_ADMIN_KEY) })).json();
       expect(page.messages.map((m: { body: string }) => m.body.length)).toEqual([TEXT_RULES.message.max, TEXT_RULES.message.max]);
 
       // Every run of the chain, from the first one (every run's start names it) along continue-as-new.

@@ -16,6 +16,7 @@ import { parsePolicy } from '../config/policy-schema';
 import { DEMO_POLICY, type Policy } from '../domain/policy';
 import { ticketStateQuery, ticketWorkflowId, type TicketView } from '../domain/ticket';
 import { createDeskWorker } from '../workers/worker';
+import { bearer, TEST_ADMIN_KEY, testCredentials } from './credentials';
 import { testKeys } from './encryption';
 import { eventually } from './eventually';
 import { FakeSlack } from './fakes/slack';
@@ -61,7 +62,8 @@ beforeAll(async () => {
     workflowBundle: bundle,
   });
   running = worker.run();
-  server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui' }).listen(0, '127.0.0.1');
+  const { auth } = await testCredentials(db.pool);
+  server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui', auth }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 120_000);
@@ -77,7 +79,7 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(TEST_ADMIN_KEY) }, body: JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -97,7 +99,7 @@ test('with Slack answering 503, a breach escalates on time and an acknowledgemen
     externalId: `outage-b-${Date.now()}`,
     origin: { system: 'slack', channel: 'D0SAM', threadTs: '1700000000.000001', user: 'U0SAM' },
   });
-  const acked = await post(`/tickets/${b.body.id}/acknowledge`, { by: 'alice' });
+  const acked = await post(`/tickets/${b.body.id}/acknowledge`, {});
   expect(acked.status).toBe(200);
   expect(acked.body).toMatchObject({ status: 'acknowledged', visible: true });
   expect(slack.messages).toEqual([]); // answered while Slack was still down

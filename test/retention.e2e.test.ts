@@ -24,6 +24,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes';
 import { temporalBinaries } from '../scripts/tools';
 import { ticketStateQuery, ticketWorkflowId, type TicketView } from '../domain/ticket';
 import { createDeskWorker } from '../workers/worker';
+import { bearer, TEST_ADMIN_KEY, testCredentials } from './credentials';
 import { testDataConverter, testKeys } from './encryption';
 import { eventually } from './eventually';
 import { createTestDatabase, type TestDatabase } from './postgres';
@@ -84,7 +85,8 @@ beforeAll(async () => {
   // The webhook secret is read when the app is built, from the environment as a user sets it.
   const saved = process.env.ZENDESK_WEBHOOK_SECRET;
   process.env.ZENDESK_WEBHOOK_SECRET = ZENDESK_SECRET;
-  const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://localhost:8233' });
+  const { auth } = await testCredentials(db.pool);
+  const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://localhost:8233', auth });
   if (saved === undefined) delete process.env.ZENDESK_WEBHOOK_SECRET;
   else process.env.ZENDESK_WEBHOOK_SECRET = saved;
   server = await new Promise<Server>((resolve) => {
@@ -105,7 +107,7 @@ afterAll(async () => {
 });
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(TEST_ADMIN_KEY), ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -169,8 +171,8 @@ describe('a ticket id used again after retention deleted the closed workflow', (
       (k) => k !== undefined,
     );
     expect(firstReply).toBeDefined();
-    expect((await post(`/tickets/${id}/reply`, { by: 'alice', message: 'Please try the new token we sent.' })).status).toBe(200);
-    expect((await post(`/tickets/${id}/close`, { by: 'alice' })).status).toBe(200);
+    expect((await post(`/tickets/${id}/reply`, { message: 'Please try the new token we sent.' })).status).toBe(200);
+    expect((await post(`/tickets/${id}/close`, {})).status).toBe(200);
     expect(((await h.result()) as TicketView).status).toBe('closed');
     const closedRow = await eventually(() => ticketRow(id), (r) => r?.status === 'closed');
     expect(closedRow).toMatchObject({ status: 'closed', chain_id: firstChain });
@@ -218,7 +220,7 @@ describe('a ticket id used again after retention deleted the closed workflow', (
     const row = await eventually(() => ticketRow(id), (r) => r?.chain_id === secondChain && r.version === refiled.version);
     expect(row).toMatchObject({ status: 'open', chain_id: secondChain, version: refiled.version });
     expect(row!.created_at.getTime()).toBe((await h.describe()).startTime.getTime());
-    const listed = (await fetch(`${url}/tickets?status=open`).then((r) => r.json())) as { tickets: Array<{ id: string }> };
+    const listed = (await fetch(`${url}/tickets?status=open`, { headers: bearer(TEST_ADMIN_KEY) }).then((r) => r.json())) as { tickets: Array<{ id: string }> };
     expect(listed.tickets.map((t) => t.id)).toContain(id);
     // The new chain's timeline is its own in item_events, from seq 1, the old one's kept apart.
     const events = await eventually(
@@ -243,7 +245,7 @@ describe('a ticket id used again after retention deleted the closed workflow', (
     const body = 'It broke again this morning, the second time this week.';
     expect((await zendesk(commented(zendeskId, `c-${zendeskId}-1`, body), `inv-${zendeskId}-1`)).status).toBe(200);
     await eventually(() => ticketRow(id), (r) => r !== undefined);
-    const messages = (await fetch(`${url}/tickets/${id}/messages`).then((r) => r.json())) as { messages: Array<{ body: string }> };
+    const messages = (await fetch(`${url}/tickets/${id}/messages`, { headers: bearer(TEST_ADMIN_KEY) }).then((r) => r.json())) as { messages: Array<{ body: string }> };
     expect(messages.messages.map((m) => m.body)).toEqual([body]);
   });
 });

@@ -17,8 +17,9 @@ async function fileTickets(...subjects: string[]): Promise<string[]> {
   return ids;
 }
 
+/** The agent asking is the one whose key the request carries. */
 const next = async (agent: string): Promise<string | null> => {
-  const res = await http('POST', '/tickets/next', { agent });
+  const res = await http('POST', '/tickets/next', {}, { as: agent, role: 'agent' });
   expect(res.status).toBe(200);
   return res.body.ticket?.id ?? null;
 };
@@ -26,7 +27,7 @@ const next = async (agent: string): Promise<string | null> => {
 describe('taking the next ticket', () => {
   it('gives an agent their own oldest ticket first, then the oldest unassigned one, and never someone else\'s', async () => {
     const [a, b, c] = await fileTickets('first', 'second', 'third');
-    await http('POST', `/tickets/${c}/assign`, { by: 'lead', assignee: 'dora' });
+    await http('POST', `/tickets/${c}/assign`, { assignee: 'dora' }, { as: 'lead' });
 
     expect(await next('dora')).toBe(c); // hers, although a and b are older
     expect(await next('erin')).toBe(a); // the oldest unassigned becomes hers
@@ -35,8 +36,8 @@ describe('taking the next ticket', () => {
     expect(await next('frank')).toBe(b);
     expect(await next('gus')).toBeNull(); // every ticket is someone's
 
-    await http('POST', `/tickets/${a}/resolve`, { by: 'erin', resolution: 'Done.' });
-    const none = await http('POST', '/tickets/next', { agent: 'erin' });
+    await http('POST', `/tickets/${a}/resolve`, { resolution: 'Done.' }, { as: 'erin' });
+    const none = await http('POST', '/tickets/next', {}, { as: 'erin', role: 'agent' });
     expect(none.body).toEqual({ ticket: null, message: 'no open ticket for erin or unassigned' });
   });
 
@@ -47,9 +48,9 @@ describe('taking the next ticket', () => {
     expect([first, second]).toContain(null);
   });
 
-  it('says what is missing from the request', async () => {
-    const res = await http('POST', '/tickets/next', {});
+  it('takes no agent from the body: who asks is the credential', async () => {
+    const res = await http('POST', '/tickets/next', { agent: 'dora' }, { as: 'mallory', role: 'agent' });
     expect(res.status).toBe(400);
-    expect(res.body.details).toEqual([{ field: 'agent', message: 'is required' }]);
+    expect(res.body.details).toEqual([{ field: 'agent', message: expect.stringMatching(/signed in as/) }]);
   });
 });

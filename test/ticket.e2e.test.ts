@@ -52,13 +52,13 @@ describe('the README walkthrough', () => {
     expect(description.typedSearchAttributes.get(DESK_STATUS)).toBe('open');
     expect(description.typedSearchAttributes.get(DESK_TIER)).toBe(2);
 
-    const acked = await http('POST', `/tickets/${id}/acknowledge`, { by: 'alice' });
+    const acked = await http('POST', `/tickets/${id}/acknowledge`, {}, { as: 'alice' });
     expect(acked.status).toBe(200);
     // An action answers small (it is kept in the workflow's history); the ticket itself is one GET away.
     expect(acked.body).toMatchObject({ id, status: 'acknowledged', event: 'acknowledged', visible: true, links: { self: `/tickets/${id}` } });
     expect((await http('GET', `/tickets/${id}`)).body.clocks.acknowledge.status).toBe('met');
 
-    const resolved = await http('POST', `/tickets/${id}/resolve`, { by: 'alice', resolution: 'Extinguished.' });
+    const resolved = await http('POST', `/tickets/${id}/resolve`, { resolution: 'Extinguished.' }, { as: 'alice' });
     expect(resolved.status).toBe(200);
     expect(resolved.body.status).toBe('resolved');
 
@@ -132,29 +132,31 @@ describe('intake', () => {
 
 describe('agents acting on tickets', () => {
   it('404 for an unknown ticket or action, 400 for a bad body, 409 with the reason when the state does not allow it', async () => {
-    expect((await http('POST', '/tickets/tk-nope/acknowledge', { by: 'alice' })).status).toBe(404);
+    expect((await http('POST', '/tickets/tk-nope/acknowledge', {}, { as: 'alice' })).status).toBe(404);
     expect((await http('GET', '/tickets/tk-nope')).status).toBe(404);
 
     const { body } = await fileTicket();
-    const unknownAction = await http('POST', `/tickets/${body.id}/escalate-to-ceo`, { by: 'alice' });
+    const unknownAction = await http('POST', `/tickets/${body.id}/escalate-to-ceo`, {}, { as: 'alice' });
     expect(unknownAction.status).toBe(404);
     expect(unknownAction.body.error).toMatch(/use one of acknowledge, reply/);
-    expect((await http('POST', `/tickets/${body.id}/toString`, { by: 'alice' })).status).toBe(404);
+    expect((await http('POST', `/tickets/${body.id}/toString`, {}, { as: 'alice' })).status).toBe(404);
 
-    const noActor = await http('POST', `/tickets/${body.id}/assign`, { assignee: 'bob' });
-    expect(noActor.status).toBe(400);
-    expect(noActor.body.details).toEqual([{ field: 'by', message: 'is required' }]);
+    const forged = await http('POST', `/tickets/${body.id}/assign`, { by: 'mallory', assignee: 'bob' }, { as: 'alice' });
+    expect(forged.status).toBe(400);
+    expect(forged.body.details).toEqual([{ field: 'by', message: expect.stringMatching(/signed in as/) }]);
+    const noAssignee = await http('POST', `/tickets/${body.id}/assign`, {}, { as: 'alice' });
+    expect(noAssignee.body.details).toEqual([{ field: 'assignee', message: 'is required' }]);
 
-    expect((await http('POST', `/tickets/${body.id}/acknowledge`, { by: 'alice' })).status).toBe(200);
-    const twice = await http('POST', `/tickets/${body.id}/acknowledge`, { by: 'alice' });
+    expect((await http('POST', `/tickets/${body.id}/acknowledge`, {}, { as: 'alice' })).status).toBe(200);
+    const twice = await http('POST', `/tickets/${body.id}/acknowledge`, {}, { as: 'alice' });
     expect(twice).toEqual({ status: 409, body: { error: 'the ticket was already acknowledged (status acknowledged)' } });
 
-    const handOff = await http('POST', `/tickets/${body.id}/hand-off`, { by: 'alice', team: 'legal', reason: 'x' });
+    const handOff = await http('POST', `/tickets/${body.id}/hand-off`, { team: 'legal', reason: 'x' }, { as: 'alice' });
     expect(handOff.status).toBe(409);
     expect(handOff.body.error).toBe('only tier-3 tickets are handed off; change the tier to 3 first');
 
-    expect((await http('POST', `/tickets/${body.id}/close`, { by: 'alice' })).status).toBe(200);
-    const afterClose = await http('POST', `/tickets/${body.id}/reply`, { by: 'alice', message: 'hello?' });
+    expect((await http('POST', `/tickets/${body.id}/close`, {}, { as: 'alice' })).status).toBe(200);
+    const afterClose = await http('POST', `/tickets/${body.id}/reply`, { message: 'hello?' }, { as: 'alice' });
     expect(afterClose.status).toBe(409);
     expect(afterClose.body.error).toMatch(/closed/);
     // A closed ticket can still be read.
@@ -164,7 +166,7 @@ describe('agents acting on tickets', () => {
   it('lists come from the PostgreSQL projection, oldest first, with filters', async () => {
     const a = (await fileTicket({ channel: 'forum' })).body.id;
     const b = (await fileTicket({ channel: 'forum' })).body.id;
-    await http('POST', `/tickets/${b}/assign`, { by: 'lead', assignee: 'carol' });
+    await http('POST', `/tickets/${b}/assign`, { assignee: 'carol' }, { as: 'lead' });
 
     const idsOf = (r: { body: { tickets: Array<{ id: string }> } }) => r.body.tickets.map((t) => t.id);
     // Earlier tests leave open forum tickets of their own: wait for these two.
@@ -191,7 +193,7 @@ describe('timers survive the processes', () => {
   it('with kill -9 of worker and API mid-flight, an unacknowledged ticket still escalates once, at its due time or as soon as the worker is back, and an acknowledged one never does', async () => {
     const late = (await fileTicket({ subject: 'nobody answers' })).body.id as string;
     const onTime = (await fileTicket({ subject: 'answered at once' })).body.id as string;
-    await http('POST', `/tickets/${onTime}/acknowledge`, { by: 'alice' });
+    await http('POST', `/tickets/${onTime}/acknowledge`, {}, { as: 'alice' });
     const createdAt = (await http('GET', `/tickets/${late}`)).body.createdAt as number;
     const due = createdAt + ACK_MS;
     const killedWorkers = await workflowPollers();

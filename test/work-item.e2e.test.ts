@@ -12,9 +12,9 @@ let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 const { http } = deskProcesses({ taskQueue: `e2e-work-items-${process.pid}`, use: (desk) => ({ env, db } = desk) });
 
-/** POST an action and expect it to succeed; answers the item's new state (the action answers small, GET has it all). */
-async function act(path: string, body: Record<string, unknown>): Promise<any> {
-  const res = await http('POST', path, body);
+/** POST an action as `as` and expect it to succeed; answers the item's new state (the action answers small, GET has it all). */
+async function act(path: string, as: string, body: Record<string, unknown>): Promise<any> {
+  const res = await http('POST', path, body, { as });
   if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(res.body)}`);
   expect(res.body).toMatchObject({ visible: true, links: { self: expect.any(String) } });
   return (await http('GET', res.body.links.self)).body;
@@ -47,25 +47,25 @@ describe('a feature request on the running system', () => {
     expect(again).toMatchObject({ status: 200, body: { id, created: false } });
 
     const base = `/feature-requests/${id}`;
-    await act(`${base}/triage`, { by: 'alice', enoughInformation: true });
-    expect((await act(`${base}/check-workload`, { by: 'alice', validForWorkload: true })).stage).toBe('design');
-    await act(`${base}/record-game-plan`, { by: 'bob', gamePlan: 'A theme switch in settings; tokens for colours.' });
-    const approved = await act(`${base}/decide`, { by: 'bob', technicallyPossible: true, feasible: true, exceedsCapacity: false });
+    await act(`${base}/triage`, 'alice', { enoughInformation: true });
+    expect((await act(`${base}/check-workload`, 'alice', { validForWorkload: true })).stage).toBe('design');
+    await act(`${base}/record-game-plan`, 'bob', { gamePlan: 'A theme switch in settings; tokens for colours.' });
+    const approved = await act(`${base}/decide`, 'bob', { technicallyPossible: true, feasible: true, exceedsCapacity: false });
     expect(approved).toMatchObject({ stage: 'planning', label: 'Workflow::Planning' });
 
     // The milestone begins in two seconds: the workflow moves to Development by itself.
     const startsAt = new Date(Date.now() + 2_000).toISOString();
-    await act(`${base}/set-milestone`, { by: 'pm', title: '2027.1', startsAt });
+    await act(`${base}/set-milestone`, 'pm', { title: '2027.1', startsAt });
     const started = await eventually(() => http('GET', base), (r) => r.body.stage === 'development', 20_000);
     expect(started.body.stageHistory.at(-1)).toMatchObject({ stage: 'development', by: 'system' });
 
-    await act(`${base}/submit-for-validation`, { by: 'dev' });
-    expect((await act(`${base}/request-changes`, { by: 'sam', reason: 'The editor stays white.' })).stage).toBe('development');
-    await act(`${base}/submit-for-validation`, { by: 'dev' });
-    const done = await act(`${base}/accept`, { by: 'sam' });
+    await act(`${base}/submit-for-validation`, 'dev', {});
+    expect((await act(`${base}/request-changes`, 'sam', { reason: 'The editor stays white.' })).stage).toBe('development');
+    await act(`${base}/submit-for-validation`, 'dev', {});
+    const done = await act(`${base}/accept`, 'sam', {});
     expect(done.stage).toBe('completed');
 
-    const closed = await http('POST', `${base}/accept`, { by: 'sam' });
+    const closed = await http('POST', `${base}/accept`, {}, { as: 'sam' });
     expect(closed).toEqual({ status: 409, body: { error: 'the feature request is completed; nothing more can happen to it' } });
 
     const labels = await eventually(() => labelsOnIssue(workflowId), (l) => l.at(-1) === 'Workflow::Complete');
@@ -87,7 +87,7 @@ describe('a feature request on the running system', () => {
   it('is walked to Rejected, and a label moved on the tracker counts like the action', async () => {
     const { body } = await http('POST', '/feature-requests', { title: 'Blockchain the tickets' });
     const base = `/feature-requests/${body.id}`;
-    await act(`${base}/triage`, { by: 'alice', enoughInformation: true });
+    await act(`${base}/triage`, 'alice', { enoughInformation: true });
 
     // On GitLab someone moves the issue to Design (the webhook calls applyTrackerLabels).
     const row = await eventually(
@@ -101,10 +101,10 @@ describe('a feature request on the running system', () => {
     );
     await eventually(() => http('GET', base), (r) => r.body.stage === 'design');
 
-    const tooEarly = await http('POST', `${base}/decide`, { by: 'bob', technicallyPossible: false, feasible: true, exceedsCapacity: false });
+    const tooEarly = await http('POST', `${base}/decide`, { technicallyPossible: false, feasible: true, exceedsCapacity: false }, { as: 'bob' });
     expect(tooEarly).toEqual({ status: 409, body: { error: 'record a game plan first' } });
-    await act(`${base}/record-game-plan`, { by: 'bob', gamePlan: 'None that holds up.' });
-    const rejected = await act(`${base}/decide`, { by: 'bob', technicallyPossible: false, feasible: false, exceedsCapacity: true });
+    await act(`${base}/record-game-plan`, 'bob', { gamePlan: 'None that holds up.' });
+    const rejected = await act(`${base}/decide`, 'bob', { technicallyPossible: false, feasible: false, exceedsCapacity: true });
     expect(rejected).toMatchObject({ stage: 'rejected', rejection: { reason: 'not technically possible' } });
     expect(rejected.decision.answers).toEqual({ technicallyPossible: false, feasible: false, exceedsCapacity: true });
 
@@ -129,27 +129,27 @@ describe('the API says what is wrong', () => {
     expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['description', 'requester.email', 'title']);
 
     expect((await http('GET', '/bug-reports/br-nope')).status).toBe(404);
-    expect((await http('POST', '/bug-reports/br-nope/complete', { by: 'x' })).status).toBe(404);
+    expect((await http('POST', '/bug-reports/br-nope/complete', {}, { as: 'x' })).status).toBe(404);
 
     const { body } = await http('POST', '/bug-reports', { title: 'Export crashes', externalId: 'zendesk-88' });
     const base = `/bug-reports/${body.id}`;
-    const unknown = await http('POST', `${base}/decide`, { by: 'x' });
+    const unknown = await http('POST', `${base}/decide`, {}, { as: 'x' });
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatch(/^unknown action "decide"; a bug report takes triage, record-game-plan/);
-    const noReason = await http('POST', `${base}/triage`, { by: 'alice', valid: false });
+    const noReason = await http('POST', `${base}/triage`, { valid: false }, { as: 'alice' });
     expect(noReason).toEqual({ status: 400, body: { error: 'reason (why the report is invalid) is required' } });
-    const wrongStage = await http('POST', `${base}/confirm-fix`, { by: 'kim' });
+    const wrongStage = await http('POST', `${base}/confirm-fix`, {}, { as: 'kim' });
     expect(wrongStage).toEqual({ status: 409, body: { error: '"confirm-fix" is taken in Validation; the bug report is in Triage' } });
-    const noBlockReason = await http('POST', `${base}/block`, { by: 'bob' });
+    const noBlockReason = await http('POST', `${base}/block`, {}, { as: 'bob' });
     expect(noBlockReason.status).toBe(400);
     expect(noBlockReason.body.details).toEqual([{ field: 'reason', message: 'is required' }]);
 
-    const blocked = await act(`${base}/block`, { by: 'bob', reason: 'waiting for a crash dump' });
+    const blocked = await act(`${base}/block`, 'bob', { reason: 'waiting for a crash dump' });
     expect(blocked).toMatchObject({ label: 'Workflow::Blocked', hold: { kind: 'blocked', reason: 'waiting for a crash dump' } });
-    const held = await http('POST', `${base}/triage`, { by: 'alice', valid: true });
+    const held = await http('POST', `${base}/triage`, { valid: true }, { as: 'alice' });
     expect(held).toEqual({ status: 409, body: { error: 'the bug report is blocked (waiting for a crash dump); resume it first' } });
-    await act(`${base}/resume`, { by: 'bob' });
-    expect((await act(`${base}/triage`, { by: 'alice', valid: true })).stage).toBe('design');
+    await act(`${base}/resume`, 'bob', {});
+    expect((await act(`${base}/triage`, 'alice', { valid: true })).stage).toBe('design');
     const list = await eventually(
       () => http('GET', '/bug-reports?stage=design'),
       (r) => r.body.items.some((i: { id: string }) => i.id === body.id),

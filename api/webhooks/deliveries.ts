@@ -15,6 +15,15 @@ export const webhookLog = logger.child({ component: 'webhooks' });
 
 export type WebhookSource = 'slack' | 'zendesk' | 'pagerduty' | 'gitlab';
 
+/**
+ * The sender proved itself by its signature: it is the request's principal (the audit names the vendor;
+ * it holds no role, so it can reach nothing but its own webhook).
+ */
+export function signedBy(req: Request, res: Response, source: WebhookSource): void {
+  req.principal = { name: source, roles: [], credential: `${source}-signature` };
+  res.locals.route = `/webhooks/${source}`;
+}
+
 /** A delivery this request owns: only the holder of the token completes or releases it. */
 export interface DeliveryClaim {
   source: WebhookSource;

@@ -9,6 +9,7 @@ import type { announceTrackerIssueWorkflow } from '../../workflows/tracker-annou
 import type { ApiDeps } from '../app';
 import { z } from 'zod';
 import { applyTrackerLabels } from '../work-item';
+import { signedBy } from './deliveries';
 import { HttpError } from '../errors';
 import { optionalText, text } from '../input';
 import { parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
@@ -42,6 +43,7 @@ export function gitlabWebhook(deps: ApiDeps, token: string | undefined, teamChan
   router.post('/', async (req, res) => {
     const verdict = verifyGitLabToken({ token: req.get('x-gitlab-token'), expected: requireSecret(token, 'GITLAB_WEBHOOK_TOKEN') });
     if (!verdict.ok) throw new HttpError(401, verdict.reason);
+    signedBy(req, res, 'gitlab');
     const payload = parseJson(rawBody(req), 'gitlab');
     // Only issue events are acted on; every other kind (push, merge request, ...) is ignored unread.
     if (payload.object_kind !== 'issue') {

@@ -11,6 +11,7 @@ import {
 } from '../../domain/incident';
 import { z } from 'zod';
 import type { ApiDeps } from '../app';
+import { signedBy } from './deliveries';
 import { HttpError } from '../errors';
 import { optionalText, text } from '../input';
 import { parseJson, rawBody, receiveDelivery, requireSecret, webhookLog } from './deliveries';
@@ -50,6 +51,7 @@ export function pagerDutyWebhook(deps: ApiDeps, secrets: string[]): Router {
       secrets: requireSecret(secrets, 'PAGERDUTY_WEBHOOK_SECRETS'),
     });
     if (!verdict.ok) throw new HttpError(401, verdict.reason);
+    signedBy(req, res, 'pagerduty');
     const payload = parseJson(rawBody(req), 'pagerduty');
     const type = payload.event?.event_type;
     if (!(ACTED_ON as readonly unknown[]).includes(type)) {

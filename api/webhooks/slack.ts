@@ -9,6 +9,7 @@ import { idProblem, preview } from '../../domain/text-rules';
 import { requesterRepliedSignal, ticketStateQuery, ticketWorkflowId, type TicketView } from '../../domain/ticket';
 import type { ApiDeps } from '../app';
 import { describeProblems, fieldProblems, HttpError } from '../errors';
+import { signedBy } from './deliveries';
 import { link, optionalText, text } from '../input';
 import { actOnTicket, fileTicket, storeRequesterMessage, ticketIdFor } from '../ticket';
 import { discardMessage } from '../../db/messages';
@@ -89,6 +90,7 @@ export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined): 
       now: Date.now(),
     });
     if (!verdict.ok) throw new HttpError(401, verdict.reason);
+    signedBy(req, res, 'slack');
 
     // Slash commands and interactivity are form-encoded; the Events API sends JSON.
     if (req.is('application/x-www-form-urlencoded')) {

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { PRIORITIES, requesterRepliedSignal, type Priority, type RequesterRepliedInput } from '../../domain/ticket';
 import { discardMessage } from '../../db/messages';
 import type { ApiDeps } from '../app';
+import { signedBy } from './deliveries';
 import { HttpError } from '../errors';
 import { optionalText, text } from '../input';
 import { fileTicket, storeRequesterMessage, ticketFrom, ticketStartOptions, type NewTicket } from '../ticket';
@@ -59,6 +60,7 @@ export function zendeskWebhook(deps: ApiDeps, secret: string | undefined): Route
       now: Date.now(),
     });
     if (!verdict.ok) throw new HttpError(401, verdict.reason);
+    signedBy(req, res, 'zendesk');
     const payload = parseJson(rawBody(req), 'zendesk');
     if (payload.detail === undefined || payload.detail === null) {
       res.status(200).json({ ok: true, ignored: `not a ticket event (${String(payload.type ?? 'no type')})` });

@@ -17,6 +17,7 @@ import {
 } from '../../domain/ticket';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../api/app';
+import { testCredentials } from '../credentials';
 import type { ticketWorkflow } from '../../workflows/ticket';
 import { eventually } from '../eventually';
 import { messageRef } from '../actions';
@@ -156,14 +157,16 @@ describe('ticket notifications through the real drivers', () => {
   test('POST /tickets carries the origin through, and an agent acknowledging through the API answers on the Zendesk ticket', async () => {
     await withWorker(async () => {
       const helpdeskTicket = zendesk.addTicket('777');
-      const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui' });
+      const credentials = await testCredentials(db.pool);
+      const ana = await credentials.headers('ana', 'agent');
+      const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui', auth: credentials.auth });
       const server = app.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       try {
         const filed = await fetch(`${api}/tickets`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...ana },
           body: JSON.stringify({
             externalId: `zd-777-${randomBytes(3).toString('hex')}`,
             subject: 'Invoice missing',
@@ -174,19 +177,19 @@ describe('ticket notifications through the real drivers', () => {
         const { id } = (await filed.json()) as { id: string };
         const acknowledged = await fetch(`${api}/tickets/${id}/acknowledge`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ by: 'ana' }),
+          headers: { 'content-type': 'application/json', ...ana },
+          body: JSON.stringify({}),
         });
         expect(acknowledged.status).toBe(200);
         expect(await acknowledged.json()).toMatchObject({ status: 'acknowledged', links: { self: `/tickets/${id}` } });
-        const ticket = (await (await fetch(`${api}/tickets/${id}`)).json()) as TicketView;
+        const ticket = (await (await fetch(`${api}/tickets/${id}`, { headers: ana })).json()) as TicketView;
         expect(ticket.ticket.origin).toEqual({ system: 'zendesk', ticketId: '777' });
         await eventually(async () => helpdeskTicket.comments.length, (n) => n === 1);
         expect(helpdeskTicket.comments.map((c) => [c.body, c.public])).toEqual([['We have your request "Invoice missing" and are on it.', true]]);
 
         const invalid = await fetch(`${api}/tickets`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...ana },
           body: JSON.stringify({ subject: 'x', origin: { system: 'slack', channel: '#help' } }),
         });
         expect(invalid.status).toBe(400);

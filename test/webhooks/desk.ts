@@ -10,6 +10,9 @@ import pino from 'pino';
 import { logIntegrations, type Integrations } from '../../activities/integrations';
 import { LogNotifier, type Notifier } from '../../activities/notifier';
 import { createApp } from '../../api/app';
+import type { RateLimits } from '../../api/rate-limit';
+import { AesGcmCodec } from '../../config/encryption';
+import { testCredentials, type TestCredentials } from '../credentials';
 import { DEMO_POLICY, type Policy } from '../../domain/policy';
 import { ticketStateQuery, ticketWorkflowId, type TicketView } from '../../domain/ticket';
 import { createDeskWorker } from '../../workers/worker';
@@ -34,6 +37,9 @@ export interface WebhookDesk {
   url: string;
   taskQueue: string;
   post(path: string, body: Buffer | string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  credentials: TestCredentials;
+  /** A JSON request to the API as `as.name` with `as.role` (the admin by default). */
+  api(method: string, path: string, body?: unknown, as?: { name?: string; role?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   ticket(id: string): Promise<TicketView>;
   /** Whether a workflow with this id was ever started. */
   exists(workflowId: string): Promise<boolean>;
@@ -52,6 +58,8 @@ export interface DeskOptions {
   unset?: Array<keyof typeof SECRETS>;
   /** Run no desk worker (a test brings its own). */
   noWorker?: boolean;
+  /** The API's rate limits (off unless a test sets them). */
+  rateLimits?: RateLimits;
 }
 
 export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> {
@@ -80,12 +88,16 @@ export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> 
     if (opts.unset?.includes(name as keyof typeof SECRETS)) delete process.env[name];
     else process.env[name] = value;
   }
+  const credentials = await testCredentials(db.pool);
   const app = createApp({
     client: env.client,
     pool: db.pool,
     policy: opts.policy ?? DEMO_POLICY,
     taskQueue,
     temporalUiUrl: 'http://localhost:8233',
+    auth: credentials.auth,
+    codec: new AesGcmCodec(testKeys),
+    rateLimits: opts.rateLimits ?? { windowMs: 60_000, perCredential: 0, perAddress: 0 },
   });
   for (const [name, value] of Object.entries(saved)) {
     if (value === undefined) delete process.env[name];
@@ -102,6 +114,16 @@ export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> 
     db,
     url,
     taskQueue,
+    credentials,
+    async api(method, path, body, as = {}) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { ...(await credentials.headers(as.name, as.role)), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+    },
     async post(path, body, headers = {}) {
       const res = await fetch(`${url}${path}`, {
         method: 'POST',

@@ -90,10 +90,10 @@ test('a confidential issue is not announced in a channel', async () => {
 });
 
 test("moving a feature request's Workflow:: label on GitLab moves its workflow, once per delivery", async () => {
-  const filed = await desk.post('/feature-requests', JSON.stringify({ title: 'Keyboard shortcuts' }));
+  const filed = await desk.api('POST', '/feature-requests', { title: 'Keyboard shortcuts' });
   expect(filed.status).toBe(201);
   const id: string = filed.body.id;
-  await desk.post(`/feature-requests/${id}/triage`, JSON.stringify({ by: 'alice', enoughInformation: true }));
+  await desk.api('POST', `/feature-requests/${id}/triage`, { enoughInformation: true }, { name: 'alice' });
   const { rows } = await eventually(
     () => desk.db.pool.query('SELECT tracker_project, tracker_iid FROM work_items WHERE id = $1', [id]),
     (r) => r.rows[0]?.tracker_iid != null,
@@ -112,7 +112,7 @@ test("moving a feature request's Workflow:: label on GitLab moves its workflow, 
   relabelled.project.path_with_namespace = project;
   expect(await send(relabelled, `idem-labels-${id}`)).toMatchObject({ status: 200, body: { ok: true } });
   expect(await send(relabelled, `idem-labels-${id}`)).toMatchObject({ status: 200, body: { duplicate: true } });
-  const moved = await eventually(async () => (await fetch(`${desk.url}/feature-requests/${id}`)).json() as Promise<any>, (w) => w.stage === 'design');
+  const moved = (await eventually(() => desk.api('GET', `/feature-requests/${id}`), (r) => r.body.stage === 'design')).body;
   expect(moved.stage).toBe('design');
   expect(moved.stageHistory.filter((h: { stage: string }) => h.stage === 'design')).toHaveLength(1);
 });
@@ -129,10 +129,10 @@ test('a label change on an issue no work item tracks is answered and recorded, a
 });
 
 test("closing an incident's follow-up issue closes the incident", async () => {
-  const raised = await desk.post('/incidents', JSON.stringify({ title: 'Checkout is down', severity: 'critical' }));
+  const raised = await desk.api('POST', '/incidents', { title: 'Checkout is down', severity: 'critical' });
   const incident = desk.client.workflow.getHandle(incidentWorkflowId(raised.body.id));
-  await desk.post(`/incidents/${raised.body.id}/acknowledge`, JSON.stringify({ by: 'dana' }));
-  await desk.post(`/incidents/${raised.body.id}/resolve`, JSON.stringify({ by: 'dana', resolution: 'Rolled back.' }));
+  await desk.api('POST', `/incidents/${raised.body.id}/acknowledge`, {}, { name: 'dana' });
+  await desk.api('POST', `/incidents/${raised.body.id}/resolve`, { resolution: 'Rolled back.' }, { name: 'dana' });
   const resolved = await eventually(() => incident.query(incidentStateQuery), (s) => s.followUp !== null);
   const followUp = resolved.followUp!;
 

@@ -95,7 +95,7 @@ test('acknowledged then resolved in PagerDuty: the incident hears both, once eac
 });
 
 test('an incident raised through POST /incidents is acknowledged and resolved from PagerDuty', async () => {
-  const raised = await desk.post('/incidents', JSON.stringify({ title: 'Customer instance down', severity: 'critical' }));
+  const raised = await desk.api('POST', '/incidents', { title: 'Customer instance down', severity: 'critical' });
   expect(raised.status).toBe(201);
   const workflowId = incidentWorkflowId(raised.body.id);
   const incident = desk.client.workflow.getHandle(workflowId);

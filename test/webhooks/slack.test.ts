@@ -129,7 +129,7 @@ async function actedOn(event: Record<string, unknown>): Promise<void> {
 }
 
 async function fileTicket(subject = 'Laptop will not boot'): Promise<string> {
-  const res = await desk.post('/tickets', JSON.stringify({ subject, requester: { handle: 'U0SAM' } }));
+  const res = await desk.api('POST', '/tickets', { subject, requester: { handle: 'U0SAM' } });
   return res.body.id;
 }
 
@@ -207,18 +207,18 @@ test(':escalate: on a message the desk posted about a ticket escalates that tick
 
 test('POST /tickets/:id/escalate is the same action; a resolved ticket refuses it with 409', async () => {
   const id = await fileTicket();
-  const escalated = await desk.post(`/tickets/${id}/escalate`, JSON.stringify({ by: 'alice', reason: 'VIP customer' }));
+  const escalated = await desk.api('POST', `/tickets/${id}/escalate`, { reason: 'VIP customer' }, { name: 'alice' });
   expect(escalated.status).toBe(200);
   expect(escalated.body).toMatchObject({ event: 'escalated by an agent' });
   expect((await desk.ticket(id)).escalations).toEqual([expect.objectContaining({ level: 1, manual: true, notified: ['#support-escalations'] })]);
-  expect((await desk.post(`/tickets/${id}/escalate`, JSON.stringify({ by: 'alice', reason: 'again' }))).body.error).toMatch(
+  expect((await desk.api('POST', `/tickets/${id}/escalate`, { reason: 'again' }, { name: 'alice' })).body.error).toMatch(
     /already escalating \(level 1\)/,
   );
-  expect((await desk.post(`/tickets/${id}/escalate`, JSON.stringify({ by: 'alice' }))).status).toBe(400);
+  expect((await desk.api('POST', `/tickets/${id}/escalate`, {}, { name: 'alice' })).status).toBe(400);
 
   const other = await fileTicket();
-  await desk.post(`/tickets/${other}/resolve`, JSON.stringify({ by: 'alice', resolution: 'Done.' }));
-  const refused = await desk.post(`/tickets/${other}/escalate`, JSON.stringify({ by: 'alice', reason: 'too late' }));
+  await desk.api('POST', `/tickets/${other}/resolve`, { resolution: 'Done.' }, { name: 'alice' });
+  const refused = await desk.api('POST', `/tickets/${other}/escalate`, { reason: 'too late' }, { name: 'alice' });
   expect(refused).toMatchObject({ status: 409, body: { error: expect.stringMatching(/resolved/) } });
 });
 

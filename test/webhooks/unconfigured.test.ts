@@ -14,7 +14,7 @@ beforeAll(async () => {
   for (const v of VARIABLES) delete process.env[v];
   process.env.PAGERDUTY_WEBHOOK_SECRETS = ' , '; // set, but holding no secret
   // The webhook routes answer 503 before they would use Temporal or PostgreSQL.
-  const app = createApp({ client: undefined as never, pool: undefined as never, policy: DEMO_POLICY, taskQueue: 'none', temporalUiUrl: '' });
+  const app = createApp({ client: undefined as never, pool: { query: async () => ({ rows: [] }) } as never, policy: DEMO_POLICY, taskQueue: 'none', temporalUiUrl: '', auth: { principalOf: async () => null } });
   for (const [v, value] of saved) {
     if (value === undefined) delete process.env[v];
     else process.env[v] = value;

@@ -91,10 +91,7 @@ test('a new Zendesk ticket files a helpdesk ticket that remembers its Zendesk or
 test('the same ticket filed through POST /tickets and the webhook is one ticket (one intake path)', async () => {
   const zendeskId = nextZendeskId();
   await send(ticketCreated(zendeskId), `inv-${zendeskId}-1`);
-  const viaApi = await desk.post(
-    '/tickets',
-    JSON.stringify({ subject: 'VPN token expired', channel: 'helpdesk', externalId: zendeskId }),
-  );
+  const viaApi = await desk.api('POST', '/tickets', { subject: 'VPN token expired', channel: 'helpdesk', externalId: zendeskId }, { name: 'form', role: 'intake' });
   expect(viaApi.status).toBe(200);
   expect(viaApi.body).toMatchObject({ id: deskTicketId(zendeskId), created: false });
 });

@@ -1,0 +1,160 @@
+// Who may do what, on the running desk (API, worker, dev server, PostgreSQL): `by` is the principal,
+// private items are redacted for those who may not read them, the audit trail records every mutating
+// request and nothing secret, and rate limits answer 429 with Retry-After.
+import type { WorkflowBundle } from '@temporalio/worker';
+import { eventually } from './eventually';
+import { bundleWorkflows } from './temporal';
+import { startWebhookDesk, type WebhookDesk } from './webhooks/desk';
+import { TEST_ADMIN_KEY } from './credentials';
+
+let bundle: WorkflowBundle;
+let desk: WebhookDesk;
+
+beforeAll(async () => {
+  bundle = await bundleWorkflows();
+  desk = await startWebhookDesk({ bundle, rateLimits: { windowMs: 60_000, perCredential: 0, perAddress: 0 } });
+});
+
+afterAll(async () => {
+  await desk?.stop();
+});
+
+const intake = { name: 'webform', role: 'intake' };
+const alice = { name: 'alice', role: 'agent' };
+const bob = { name: 'bob', role: 'agent' };
+const sue = { name: 'sue', role: 'supervisor' };
+
+async function fileTicket(body: Record<string, unknown>): Promise<string> {
+  const filed = await desk.api('POST', '/tickets', body, intake);
+  expect(filed.status).toBe(201);
+  return filed.body.id;
+}
+
+test('the timeline records the principal; a body that names someone is refused and changes nothing', async () => {
+  const id = await fileTicket({ subject: 'VPN drops every hour' });
+  const forged = await desk.api('POST', `/tickets/${id}/acknowledge`, { by: 'mallory' }, alice);
+  expect(forged.status).toBe(400);
+  expect(forged.body.details).toEqual([{ field: 'by', message: expect.stringMatching(/signed in as/) }]);
+  expect((await desk.ticket(id)).status).toBe('open');
+
+  const acked = await desk.api('POST', `/tickets/${id}/acknowledge`, {}, alice);
+  expect(acked.status).toBe(200);
+  const view = await desk.ticket(id);
+  expect(view.timeline.find((e) => e.event === 'acknowledged')?.by).toBe('alice');
+  expect(JSON.stringify(view.timeline)).not.toContain('mallory');
+
+  // The queue gives the caller the next ticket: who takes it is the credential too.
+  expect((await desk.api('POST', '/tickets/next', { agent: 'mallory' }, bob)).status).toBe(400);
+  const next = await desk.api('POST', '/tickets/next', {}, bob);
+  expect(next.status).toBe(200);
+  if (next.body.ticket) expect(next.body.ticket.assignee).toBe('bob');
+});
+
+test('roles: intake files but cannot act, an agent cannot re-tier or assign to others, a supervisor can', async () => {
+  const id = await fileTicket({ subject: 'Printer on fire', tier: 1 });
+  const ack = await desk.api('POST', `/tickets/${id}/acknowledge`, {}, intake);
+  expect(ack.status).toBe(403);
+  expect(ack.body.error).toMatch(/agent/);
+  const retier = await desk.api('POST', `/tickets/${id}/change-tier`, { tier: 2, reason: 'needs a specialist' }, alice);
+  expect(retier.status).toBe(403);
+  expect(retier.body.error).toMatch(/supervisor/);
+  expect((await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'bob' }, alice)).status).toBe(403);
+  expect((await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'alice' }, alice)).status).toBe(200);
+  expect((await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'bob' }, sue)).status).toBe(200);
+  expect((await desk.api('POST', `/tickets/${id}/change-tier`, { tier: 2, reason: 'needs a specialist' }, sue)).status).toBe(200);
+  // Speaking for the requester is the intake's; an agent cannot answer the satisfaction pulse.
+  expect((await desk.api('POST', `/tickets/${id}/reply`, { role: 'requester', message: 'still broken' }, alice)).status).toBe(403);
+  expect((await desk.api('POST', `/tickets/${id}/reply`, { role: 'requester', message: 'still broken' }, intake)).status).toBe(200);
+  expect((await desk.api('POST', `/tickets/${id}/satisfaction`, { resolved: true, score: 5 }, alice)).status).toBe(403);
+  expect((await desk.api('GET', `/tickets/${id}`, undefined, intake)).status).toBe(403);
+});
+
+test("a private ticket is redacted for an agent it is not assigned to, whole for its assignee and a supervisor", async () => {
+  const id = await fileTicket({
+    subject: 'Salary question of Quentin Quirk',
+    description: 'My payslip shows the wrong tax code',
+    private: true,
+    requester: { name: 'Quentin Quirk', email: 'quentin.quirk@example.com' },
+  });
+  const secretWords = ['Quentin', 'quirk@example.com', 'payslip', 'Salary'];
+  const asBob = await desk.api('GET', `/tickets/${id}`, undefined, bob);
+  expect(asBob.status).toBe(200);
+  expect(asBob.body).toMatchObject({ id, status: 'open', redacted: expect.any(String) });
+  expect(asBob.body.clocks).toBeDefined();
+  for (const word of secretWords) expect(JSON.stringify(asBob.body)).not.toContain(word);
+  const listed = await eventually(
+    () => desk.api('GET', '/tickets?limit=500', undefined, bob),
+    (r) => r.body.tickets.some((t: { id: string }) => t.id === id),
+  );
+  const row = listed.body.tickets.find((t: { id: string }) => t.id === id);
+  expect(row.redacted).toEqual(expect.any(String));
+  for (const word of secretWords) expect(JSON.stringify(row)).not.toContain(word);
+  expect((await desk.api('GET', `/tickets/${id}/timeline`, undefined, bob)).status).toBe(403);
+  expect((await desk.api('GET', `/tickets/${id}/messages`, undefined, bob)).status).toBe(403);
+
+  const asSue = await desk.api('GET', `/tickets/${id}`, undefined, sue);
+  expect(asSue.body.ticket.requester.email).toBe('quentin.quirk@example.com');
+  expect((await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'bob' }, sue)).status).toBe(200);
+  const assigned = await desk.api('GET', `/tickets/${id}`, undefined, bob);
+  expect(assigned.body.ticket.requester.name).toBe('Quentin Quirk');
+  expect((await desk.api('GET', `/tickets/${id}/timeline`, undefined, bob)).status).toBe(200);
+});
+
+test('a security report is the security team’s: others see it redacted and cannot publish it', async () => {
+  const filed = await desk.api('POST', '/security-reports', { title: 'SQL injection in /search', reporter: 'hacker-hanna', description: 'payload: 1 OR 1=1' }, intake);
+  expect(filed.status).toBe(201);
+  const id = filed.body.id;
+  const asAgent = await desk.api('GET', `/security-reports/${id}`, undefined, alice);
+  expect(asAgent.body.redacted).toEqual(expect.any(String));
+  for (const word of ['SQL injection', 'hacker-hanna', '1 OR 1=1']) expect(JSON.stringify(asAgent.body)).not.toContain(word);
+  for (const action of ['mark-scrubbed', 'accept-disclosure', 'close']) {
+    const refused = await desk.api('POST', `/security-reports/${id}/${action}`, {}, sue);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatch(/security/);
+  }
+  const describe = await desk.client.workflow.getHandle(filed.body.workflowId).describe();
+  expect(JSON.stringify(describe.raw.executionConfig?.userMetadata ?? {})).not.toContain('hacker-hanna');
+  const asSecurity = await desk.api('GET', `/security-reports/${id}`, undefined, { name: 'sam', role: 'security' });
+  expect(asSecurity.body.report?.title ?? asSecurity.body.title ?? JSON.stringify(asSecurity.body)).toMatch(/SQL injection/);
+  expect((await desk.api('POST', `/security-reports/${id}/respond`, { message: 'Thanks, looking.' }, { name: 'sam', role: 'security' })).status).toBe(200);
+});
+
+test('every mutating request is in the audit trail, anonymous and refused ones too, and no secret is', async () => {
+  const before = new Date().toISOString();
+  const id = await fileTicket({ subject: 'Audit me', description: 'words only the timeline may hold' });
+  await desk.api('POST', `/tickets/${id}/acknowledge`, {}, alice);
+  await desk.api('POST', `/tickets/${id}/change-tier`, { tier: 2, reason: 'r' }, alice); // 403
+  await fetch(`${desk.url}/tickets/${id}/close`, { method: 'POST', headers: { authorization: 'Bearer not-a-key' } }); // 401
+
+  const audit = await eventually(
+    () => desk.api('GET', `/audit?target=${id}&from=${encodeURIComponent(before)}`),
+    (r) => r.body.entries?.length >= 3,
+  );
+  const entries = audit.body.entries.slice().reverse();
+  expect(entries.map((e: any) => [e.principal, e.route, e.action, e.status, e.outcome])).toEqual([
+    ['webform', '/tickets', null, 201, 'ok'],
+    ['alice', '/tickets/:id/:action', 'acknowledge', 200, 'ok'],
+    ['alice', '/tickets/:id/:action', 'change-tier', 403, 'forbidden'],
+  ]);
+  expect(entries[1]).toMatchObject({ roles: ['agent'], credential: expect.stringMatching(/^key:/), requestId: expect.any(String), method: 'POST' });
+  const anonymous = await eventually(
+    () => desk.api('GET', `/audit?principal=anonymous&from=${encodeURIComponent(before)}`),
+    (r) => r.body.entries?.length >= 1,
+  );
+  expect(anonymous.body.entries[0]).toMatchObject({ status: 401, outcome: 'unauthenticated' });
+
+  const { rows } = await desk.db.pool.query('SELECT * FROM audit_log');
+  const everything = JSON.stringify(rows);
+  for (const secret of [TEST_ADMIN_KEY, 'not-a-key', 'words only the timeline may hold', 'Bearer']) expect(everything).not.toContain(secret);
+  // Append-only: the table refuses to forget.
+  await expect(desk.db.pool.query('DELETE FROM audit_log')).rejects.toThrow(/append-only/);
+  await expect(desk.db.pool.query("UPDATE audit_log SET principal = 'x'")).rejects.toThrow(/append-only/);
+  expect((await desk.api('GET', '/audit', undefined, sue)).status).toBe(403);
+});
+
+test('a request id the caller sends is kept and echoed; a bad one is replaced', async () => {
+  const res = await fetch(`${desk.url}/tickets`, { method: 'POST', headers: { 'x-request-id': 'req-42', 'content-type': 'application/json', ...(await desk.credentials.headers()) }, body: '{}' });
+  expect(res.headers.get('x-request-id')).toBe('req-42');
+  const odd = await fetch(`${desk.url}/`, { headers: { 'x-request-id': `a b ${'x'.repeat(200)}` } });
+  expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+});
