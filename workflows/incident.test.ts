@@ -415,6 +415,12 @@ describe('a private emergency', () => {
       const h = env.client.workflow.getHandle<typeof incidentWorkflow>(workflowId);
       await h.executeUpdate(acknowledgeIncidentUpdate, { args: [{ by: 'alice' }] });
       await h.executeUpdate(declareCrisisUpdate, { args: [{ by: 'alice', reason: 'data exposed' }] });
+      // The UI's current details are not encrypted: the crisis shows, its reason does not.
+      const metadata = await eventually(
+        () => h.query<{ currentDetails?: string }>('__temporal_workflow_metadata'),
+        (m) => /\*\*crisis\*\*/.test(m.currentDetails ?? ''),
+      );
+      expect(metadata.currentDetails).not.toContain('data exposed');
       await env.sleep(31 * M); // one status update in each announcement thread
       await eventually(() => state(h), (s) => s.statusUpdates === 1);
       await h.executeUpdate(resolveIncidentUpdate, { args: [{ by: 'alice', resolution: 'Access revoked.' }] });

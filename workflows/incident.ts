@@ -690,9 +690,11 @@ function toProjection(s: IncidentState, workflowId: string): IncidentProjection 
 
 /** The "current details" operators see in the Temporal UI: state, paging, crisis and the timeline. */
 function describeForOperators(view: IncidentView, carried: CarriedIncident, now: number): string {
+  // Current details are not encrypted: a private emergency's reasons and notes stay out of them.
+  const sealed = view.incident.private === true;
   const lines = [
     `**${view.status}** · ${view.incident.severity} · level ${view.level} paged · ` +
-      `${view.crisis ? `**crisis** (${view.crisis.reason})` : 'no crisis'} · ${view.escalationMode} escalation`,
+      `${view.crisis ? `**crisis**${sealed ? '' : ` (${view.crisis.reason})`}` : 'no crisis'} · ${view.escalationMode} escalation`,
     '',
     view.acknowledgeDueAt !== null
       ? `Acknowledgement due ${new Date(view.acknowledgeDueAt).toISOString()} (${formatDuration(view.acknowledgeDueAt - now)} left)`
@@ -710,7 +712,7 @@ function describeForOperators(view: IncidentView, carried: CarriedIncident, now:
   if (carried.projection.refused) lines.push('', `**Projection refused by PostgreSQL:** ${carried.projection.refused.message}`);
   lines.push('', '| when | what | who | note |', '|---|---|---|---|');
   for (const e of view.timeline.slice(-15)) {
-    lines.push(`| ${new Date(e.at).toISOString()} | ${e.event} | ${e.by ?? ''} | ${(e.note ?? '').replace(/\|/g, '/')} |`);
+    lines.push(`| ${new Date(e.at).toISOString()} | ${e.event} | ${e.by ?? ''} | ${sealed ? '' : (e.note ?? '').replace(/\|/g, '/')} |`);
   }
   lines.push('', `_as of ${new Date(now).toISOString()}_`);
   return lines.join('\n');

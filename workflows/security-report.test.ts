@@ -89,6 +89,20 @@ async function skipToFridayAfternoon(): Promise<number> {
   return friday.toMillis();
 }
 
+describe('what operators see', () => {
+  it("the UI's current details carry neither the reporter's name nor the title", async () => {
+    await withWorker(async () => {
+      const h = await fileReport();
+      const metadata = await eventually(
+        () => h.query<{ currentDetails?: string }>('__temporal_workflow_metadata'),
+        (m) => (m.currentDetails ?? '').includes('high'),
+      );
+      expect(metadata.currentDetails).not.toContain('hacker-one-alice');
+      expect(metadata.currentDetails).not.toContain('Stored XSS');
+    });
+  });
+});
+
 describe('response target: one business day', () => {
   it('a report filed on Friday at 15:00 breaches on Monday at 15:00, not before, and escalates', async () => {
     await withWorker(async () => {

@@ -440,7 +440,8 @@ function toProjection(s: SecurityReportState, clock: SlaClockState, workflowId: 
 function describeForOperators(view: SecurityReportView, carried: CarriedSecurityReport, now: number): string {
   const r = view.response;
   const lines = [
-    `**${view.status}** · ${view.report.severity} · reported by ${view.report.reporter}`,
+    // Current details are not encrypted: the reporter's name and the title stay out of them.
+    `**${view.status}** · ${view.report.severity}`,
     '',
     `Response: ${r.status}${r.dueAt !== null ? `, due ${new Date(r.dueAt).toISOString()}` : ''}` +
       (r.metAt === null ? ` (${formatDuration(r.remainingMs)} ${r.target.clock} time left)` : ''),
@@ -459,7 +460,8 @@ function describeForOperators(view: SecurityReportView, carried: CarriedSecurity
   }
   if (carried.projection.refused) lines.push('', `**Projection refused by PostgreSQL:** ${carried.projection.refused.message}`);
   lines.push('', '| when | what | who |', '|---|---|---|');
-  for (const e of view.timeline.slice(-15)) lines.push(`| ${new Date(e.at).toISOString()} | ${e.event} | ${e.by ?? ''} |`);
+  const who = (by: string | null) => (by === view.report.reporter ? 'the reporter' : (by ?? ''));
+  for (const e of view.timeline.slice(-15)) lines.push(`| ${new Date(e.at).toISOString()} | ${e.event} | ${who(e.by)} |`);
   lines.push('', `_as of ${new Date(now).toISOString()}_`);
   return lines.join('\n');
 }
