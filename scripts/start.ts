@@ -10,6 +10,7 @@ import { redactUrl } from '../config/logger';
 import {
   assertPortFree,
   describeExit,
+  localAdminKey,
   localEncryptionKeys,
   type RunningService,
   spawnService,
@@ -23,6 +24,7 @@ import { REPO_ROOT } from './tools';
 
 const DATA_DIR = path.join(REPO_ROOT, '.data');
 const ENCRYPTION_KEYS_FILE = path.join(DATA_DIR, 'encryption-keys');
+const ADMIN_KEY_FILE = path.join(DATA_DIR, 'admin-key');
 const TEMPORAL_PORT = 7233;
 const TEMPORAL_UI_PORT = 8233;
 const EMBEDDED_POSTGRES_PORT = 54329;
@@ -60,8 +62,9 @@ async function main(): Promise<void> {
   const postgresPort = portFromEnv('SUPPORT_DESK_PG_PORT', EMBEDDED_POSTGRES_PORT);
   await assertPortFree(apiPort, 'API', 'Stop what runs there, or set PORT to another port.');
   const encryptionKeys = provideEncryptionKeys();
+  const adminKey = provideAdminKey();
 
-  const servers = Promise.allSettled([provideTemporal(), provideDatabase(postgresPort)]);
+  const servers = Promise.allSettled([provideTemporal(apiPort), provideDatabase(postgresPort)]);
   startingServers = servers;
   const [temporal, database] = await servers;
   if (stopping) return;
@@ -73,6 +76,7 @@ async function main(): Promise<void> {
   }
 
   const env = appEnvironment(temporal.value, database.value, apiPort, encryptionKeys.value);
+  env.SUPPORT_DESK_ADMIN_KEY = adminKey.value;
   startApp('worker', 'workers/main.ts', env);
   const api = startApp('api', 'api/main.ts', env);
   try {
@@ -82,7 +86,23 @@ async function main(): Promise<void> {
     console.error(`[start] ${errorText(error)}`);
     return stopEverything(1);
   }
-  printWhereThingsAre(`http://localhost:${apiPort}`, temporal.value, database.value, encryptionKeys.keptIn);
+  printWhereThingsAre(`http://localhost:${apiPort}`, temporal.value, database.value, encryptionKeys.keptIn, adminKey.keptIn);
+  if (adminKey.created) {
+    say(`the local admin key (shown this once; it is kept in ${adminKey.keptIn}):`);
+    console.log(`  ${adminKey.value}`);
+    say('send it as `Authorization: Bearer <key>`; make keys for people with `npm run desk -- keys create --name <name> --role <role>`');
+  }
+}
+
+/**
+ * SUPPORT_DESK_ADMIN_KEY when set (automation, CI); otherwise the local admin key in .data/admin-key,
+ * made on the first start and shown then. The API makes it the bootstrap admin key.
+ */
+function provideAdminKey(): { value: string; keptIn: string; created: boolean } {
+  const external = process.env.SUPPORT_DESK_ADMIN_KEY?.trim();
+  if (external) return { value: external, keptIn: 'SUPPORT_DESK_ADMIN_KEY', created: false };
+  const local = localAdminKey(ADMIN_KEY_FILE);
+  return { ...local, keptIn: ADMIN_KEY_FILE };
 }
 
 /**
@@ -107,7 +127,7 @@ function provideEncryptionKeys(): { value: string; keptIn: string } {
 }
 
 /** TEMPORAL_ADDRESS when set; otherwise a dev server with the desk's search attributes, kept in .data/temporal. */
-async function provideTemporal(): Promise<Temporal> {
+async function provideTemporal(apiPort: number): Promise<Temporal> {
   const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
   const external = process.env.TEMPORAL_ADDRESS;
   if (external) {
@@ -128,6 +148,8 @@ async function provideTemporal(): Promise<Temporal> {
     logLevel: 'warn',
     readyTimeoutMs: 120_000,
     signal: startup.signal,
+    // The UI shows payloads decoded through the API's codec server, for a browser holding a decode key.
+    uiCodecEndpoint: `http://localhost:${apiPort}/codec`,
   });
   started.temporal = server;
   stopEverythingIfItDies(server);
@@ -172,6 +194,8 @@ function appEnvironment(temporal: Temporal, database: Database, apiPort: number,
     PORT: String(apiPort),
   };
   if (!env.TEMPORAL_UI_URL && temporal.uiUrl) env.TEMPORAL_UI_URL = temporal.uiUrl; // the API links workflows to it
+  // The UI's pages call the codec server from either name of this machine.
+  if (!env.CODEC_CORS_ORIGINS && temporal.server) env.CODEC_CORS_ORIGINS = `http://localhost:${TEMPORAL_UI_PORT},http://127.0.0.1:${TEMPORAL_UI_PORT}`;
   return env;
 }
 
@@ -187,13 +211,14 @@ function startApp(name: string, entryPoint: string, env: NodeJS.ProcessEnv): Run
   return app;
 }
 
-function printWhereThingsAre(apiUrl: string, temporal: Temporal, database: Database, keysKeptIn: string): void {
+function printWhereThingsAre(apiUrl: string, temporal: Temporal, database: Database, keysKeptIn: string, adminKeyKeptIn: string): void {
   const rows = [
     ['API', apiUrl],
     ['Temporal UI', temporal.uiUrl ?? '(the UI of the server at TEMPORAL_ADDRESS)'],
     ['Temporal gRPC', `${temporal.address} (namespace ${temporal.namespace})`],
     ['PostgreSQL', redactUrl(database.url)],
     ['Encryption key', keysKeptIn],
+    ['Admin key', adminKeyKeptIn],
   ];
   if (temporal.server || database.server) rows.push(['Local state', `${DATA_DIR} (delete it to start from scratch)`]);
   if (database.dataDir && !database.dataDir.startsWith(DATA_DIR + path.sep)) rows.push(['PostgreSQL data', database.dataDir]);

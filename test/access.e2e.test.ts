@@ -158,3 +158,51 @@ test('a request id the caller sends is kept and echoed; a bad one is replaced', 
   const odd = await fetch(`${desk.url}/`, { headers: { 'x-request-id': `a b ${'x'.repeat(200)}` } });
   expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 });
+
+test('the codec server decodes a private ticket’s history for a decode credential only, and answers the UI’s preflight', async () => {
+  const id = await fileTicket({ subject: 'Codec check', private: true, requester: { name: 'Olga Opaque', email: 'olga@example.com' } });
+  const history = await desk.client.workflow.getHandle(`ticket-${id}`).fetchHistory();
+  const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+  const payloads = input.map((p) => ({
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    data: Buffer.from(p.data ?? []).toString('base64'),
+  }));
+  expect(Buffer.from(payloads[0]!.metadata.encoding!, 'base64').toString()).toBe('binary/encrypted');
+  const decode = async (headers: Record<string, string>) => {
+    const res = await fetch(`${desk.url}/codec/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-namespace': 'default', origin: 'http://localhost:8233', ...headers },
+      body: JSON.stringify({ payloads }),
+    });
+    return { status: res.status, cors: res.headers.get('access-control-allow-origin'), body: (await res.json()) as any };
+  };
+  expect((await decode({})).status).toBe(401);
+  expect((await decode(await desk.credentials.headers('alice', 'agent'))).status).toBe(403);
+  const decoded = await decode(await desk.credentials.headers('sue', 'supervisor'));
+  expect(decoded.status).toBe(200);
+  expect(decoded.cors).toBe('http://localhost:8233');
+  const plain = Buffer.from(decoded.body.payloads[0].data, 'base64').toString();
+  expect(plain).toContain('olga@example.com');
+  // The cookie a browser gets from /codec/session is a credential for the codec server only.
+  const session = await fetch(`${desk.url}/codec/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `key=${encodeURIComponent((await desk.credentials.headers()).authorization.slice('Bearer '.length))}`,
+    redirect: 'manual',
+  });
+  expect(session.status).toBe(200);
+  const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
+  expect(session.headers.get('set-cookie')).toMatch(/HttpOnly/i);
+  expect((await decode({ cookie })).status).toBe(200);
+  expect((await fetch(`${desk.url}/tickets`, { headers: { cookie } })).status).toBe(401);
+
+  const preflight = await fetch(`${desk.url}/codec/decode`, {
+    method: 'OPTIONS',
+    headers: { origin: 'http://localhost:8233', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+  });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers.get('access-control-allow-credentials')).toBe('true');
+  const foreign = await fetch(`${desk.url}/codec/decode`, { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
+  expect(foreign.status).toBe(403);
+  expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+});
