@@ -94,7 +94,8 @@ function ports(block: string): string[] {
 const hostPorts = (block: string) => ports(block).map((p) => p.replace(/\/\w+$/, '').split(':').slice(-2)[0]);
 
 /** The caller's environment with the encryption keys set, which the stack requires. */
-const withKeys = (env: NodeJS.ProcessEnv = process.env) => ({ ...env, SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS });
+const TEST_ADMIN_KEY = 'compose-test-admin-key-0123456789abcdef';
+const withKeys = (env: NodeJS.ProcessEnv = process.env) => ({ ...env, SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY });
 
 const sortedPairs = (pairs: Iterable<{ name: string; type: string }>) =>
   [...pairs].map(({ name, type }) => `${name}:${type}`).sort();
@@ -142,9 +143,18 @@ describe('docker-compose.yml', () => {
       }
     });
 
+    it('refuses to resolve without SUPPORT_DESK_ADMIN_KEY, and says how to make one', () => {
+      if (missing) throw new Error(installHint);
+      const env = withKeys();
+      delete env.SUPPORT_DESK_ADMIN_KEY;
+      const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, encoding: 'utf8', env });
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('set SUPPORT_DESK_ADMIN_KEY');
+    });
+
     it('refuses to resolve without SUPPORT_DESK_ENCRYPTION_KEYS, and says how to make a key', () => {
       if (missing) throw new Error(installHint);
-      const env = { ...process.env };
+      const env = withKeys();
       delete env.SUPPORT_DESK_ENCRYPTION_KEYS;
       const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, encoding: 'utf8', env });
       expect(result.status).not.toBe(0);
@@ -202,6 +212,13 @@ describe('docker-compose.yml', () => {
       const ui = service('temporal-ui');
       expect(ports(ui)).toContain('8233:8080');
       expect(envValue(ui, 'TEMPORAL_ADDRESS')).toBe('temporal:7233');
+    });
+
+    it("the UI decodes through the API's codec server, which lets the UI's origin call it", () => {
+      const ui = service('temporal-ui');
+      expect(envValue(ui, 'TEMPORAL_CODEC_ENDPOINT')).toBe('${TEMPORAL_CODEC_ENDPOINT:-http://localhost:3000/codec}');
+      expect(envValue(ui, 'TEMPORAL_CODEC_INCLUDE_CREDENTIALS')).toBe('true');
+      expect(envValue(service('api'), 'CODEC_CORS_ORIGINS')).toBe('${CODEC_CORS_ORIGINS:-http://localhost:8233}');
     });
 
     it('no service uses temporalio/auto-setup; Temporal images are pinned', () => {
