@@ -145,7 +145,7 @@ describe('docker-compose.yml', () => {
 
     it('refuses to resolve without SUPPORT_DESK_ADMIN_KEY, and says how to make one', () => {
       if (missing) throw new Error(installHint);
-      const env = withKeys();
+      const env: NodeJS.ProcessEnv = withKeys();
       delete env.SUPPORT_DESK_ADMIN_KEY;
       const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, encoding: 'utf8', env });
       expect(result.status).not.toBe(0);
@@ -154,7 +154,7 @@ describe('docker-compose.yml', () => {
 
     it('refuses to resolve without SUPPORT_DESK_ENCRYPTION_KEYS, and says how to make a key', () => {
       if (missing) throw new Error(installHint);
-      const env = withKeys();
+      const env: NodeJS.ProcessEnv = withKeys();
       delete env.SUPPORT_DESK_ENCRYPTION_KEYS;
       const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, encoding: 'utf8', env });
       expect(result.status).not.toBe(0);

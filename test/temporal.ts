@@ -35,14 +35,16 @@ export async function timeSkippingEnvironment(): Promise<TestWorkflowEnvironment
   return env;
 }
 
-export async function devServerEnvironment(): Promise<TestWorkflowEnvironment> {
+/** The dev server, headless unless `ui` gives the Web UI's port and the codec server it decodes with. */
+export async function devServerEnvironment(ui?: { port: number; codecEndpoint: string }): Promise<TestWorkflowEnvironment> {
   installRuntime();
   const { temporal } = await temporalBinaries();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporal },
       searchAttributes: SEARCH_ATTRIBUTE_KEYS,
-      extraArgs: ['--log-level', 'error'],
+      extraArgs: ['--log-level', 'error', ...(ui ? ['--ui-codec-endpoint', ui.codecEndpoint] : [])],
+      ...(ui ? { ui: true, uiPort: ui.port } : {}),
     },
     client: { dataConverter: testDataConverter },
   });
