@@ -100,6 +100,7 @@ async function workflowPage(
     await page.evaluate(
       (mode, endpoint) => {
         if (!mode) return;
+        const { localStorage } = globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } };
         localStorage.setItem('overrideRemoteCodecConfiguration', 'true');
         localStorage.setItem('includeCredentials', 'true');
         localStorage.setItem('endpoint', JSON.stringify(mode === 'removed' ? '' : endpoint));
@@ -112,7 +113,7 @@ async function workflowPage(
     // ciphertext as base64. Wait for one of the two, with a deadline.
     await page.waitForFunction(
       () => {
-        const text = document.body.innerText;
+        const text = (globalThis as unknown as { document: { body: { innerText: string } } }).document.body.innerText;
         const input = text.slice(text.indexOf('Input'), text.indexOf('Input') + 3000);
         return text.includes('Input') && (/Cordelia/.test(input) || /[A-Za-z0-9+/]{100,}/.test(input));
       },
@@ -120,7 +121,7 @@ async function workflowPage(
     );
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, `ui-codec-${cookieFrom ? 'operator' : codec ?? 'anonymous'}.png`), fullPage: true });
-    return await page.evaluate(() => document.body.innerText);
+    return await page.evaluate(() => (globalThis as unknown as { document: { body: { innerText: string } } }).document.body.innerText);
   } finally {
     await context.close();
   }

@@ -460,7 +460,7 @@ function describeForOperators(view: SecurityReportView, carried: CarriedSecurity
   }
   if (carried.projection.refused) lines.push('', `**Projection refused by PostgreSQL:** ${carried.projection.refused.message}`);
   lines.push('', '| when | what | who |', '|---|---|---|');
-  const who = (by: string | null) => (by === view.report.reporter ? 'the reporter' : (by ?? ''));
+  const who = (by: string | null | undefined) => (by === view.report.reporter ? 'the reporter' : (by ?? ''));
   for (const e of view.timeline.slice(-15)) lines.push(`| ${new Date(e.at).toISOString()} | ${e.event} | ${who(e.by)} |`);
   lines.push('', `_as of ${new Date(now).toISOString()}_`);
   return lines.join('\n');

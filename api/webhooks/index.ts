@@ -16,6 +16,8 @@ export interface WebhookSecrets {
   gitlabToken?: string;
   /** The team channel new tracker issues are announced in. */
   trackerIssuesChannel: string;
+  /** Slack user ids that may act on tickets from Slack; null: any member of the workspace. */
+  slackAgentUsers: string[] | null;
 }
 
 export function webhookSecretsFrom(env: NodeJS.ProcessEnv): WebhookSecrets {
@@ -29,6 +31,9 @@ export function webhookSecretsFrom(env: NodeJS.ProcessEnv): WebhookSecrets {
       .filter(Boolean),
     gitlabToken: set(env.GITLAB_WEBHOOK_TOKEN),
     trackerIssuesChannel: set(env.GITLAB_ISSUES_CHANNEL) ?? '#development',
+    slackAgentUsers: set(env.SLACK_AGENT_USERS)
+      ? env.SLACK_AGENT_USERS!.split(',').map((s) => s.trim()).filter(Boolean)
+      : null,
   };
 }
 
@@ -36,7 +41,7 @@ export function webhookRoutes(deps: ApiDeps, env: NodeJS.ProcessEnv = process.en
   const secrets = webhookSecretsFrom(env);
   const router = Router();
   router.use(express.raw({ type: () => true, limit: '1mb' }));
-  router.use('/slack', slackWebhook(deps, secrets.slackSigningSecret));
+  router.use('/slack', slackWebhook(deps, secrets.slackSigningSecret, secrets.slackAgentUsers));
   router.use('/zendesk', zendeskWebhook(deps, secrets.zendeskSecret));
   router.use('/pagerduty', pagerDutyWebhook(deps, secrets.pagerDutySecrets));
   router.use('/gitlab', gitlabWebhook(deps, secrets.gitlabToken, secrets.trackerIssuesChannel));

@@ -73,7 +73,17 @@ export function interactivitySchema() {
   });
 }
 
-export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined): Router {
+/**
+ * Who in the Slack workspace may act on tickets (acknowledge, resolve, escalate): Slack's signature
+ * proves the workspace, not a desk role. `SLACK_AGENT_USERS` (Slack user ids) narrows it; unset, any
+ * member of the workspace may (README, "Webhooks").
+ */
+export type SlackAgents = readonly string[] | null;
+
+const mayActInSlack = (agents: SlackAgents, userId: string | undefined) => agents === null || (userId !== undefined && agents.includes(userId));
+const NOT_AN_AGENT = 'Only the desk\'s agents act on tickets from Slack; ask an admin to add your Slack user id to SLACK_AGENT_USERS.';
+
+export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined, agents: SlackAgents = null): Router {
   const router = Router();
   const events = slackEventSchema();
   const urlVerification = urlVerificationSchema();
@@ -97,9 +107,9 @@ export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined): 
       const form = new URLSearchParams(body.toString('utf8'));
       const payload = form.get('payload');
       if (payload !== null) {
-        return interactivity(deps, res, slackPayload(clicks, parseJson(Buffer.from(payload), 'slack'), 'button click'));
+        return interactivity(deps, res, slackPayload(clicks, parseJson(Buffer.from(payload), 'slack'), 'button click'), agents);
       }
-      if (form.has('command')) return slashCommand(deps, res, commands.safeParse(Object.fromEntries(form)));
+      if (form.has('command')) return slashCommand(deps, res, commands.safeParse(Object.fromEntries(form)), agents);
       throw malformedDelivery('slack', 'a form body must be a slash command or an interactivity payload');
     }
     const payload = parseJson(body, 'slack');
@@ -115,7 +125,7 @@ export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined): 
       deps,
       res,
       { source: 'slack', deliveryId: payload.event_id, idFrom: 'event_id', payload: events.safeParse(payload) },
-      (callback) => onEvent(deps, callback.event),
+      (callback) => onEvent(deps, callback.event, agents),
     );
   });
 
@@ -132,9 +142,13 @@ function slackPayload<S extends z.ZodType>(schema: S, payload: unknown, what: st
 
 // ---- the Events API ---------------------------------------------------------------------------------
 
-async function onEvent(deps: ApiDeps, event: SlackEvent): Promise<void> {
+async function onEvent(deps: ApiDeps, event: SlackEvent, agents: SlackAgents): Promise<void> {
   if (event.type === 'message' && event.channel_type === 'im') return directMessage(deps, event);
   if (event.type === 'reaction_added' && event.reaction === ESCALATE_REACTION && event.item?.type === 'message') {
+    if (!mayActInSlack(agents, event.user)) {
+      webhookLog.info({ user: event.user }, ':escalate: by a Slack user who is not a desk agent; ignored');
+      return;
+    }
     return escalateReactedTicket(deps, event);
   }
 }
@@ -148,7 +162,14 @@ async function directMessage(deps: ApiDeps, event: SlackEvent): Promise<void> {
   if (event.thread_ts && event.thread_ts !== event.ts) {
     const ticketId = ticketIdFor('slack', `${event.channel}:${event.thread_ts}`);
     // Stored first, keyed by the message's own ts: a redelivered event stores and signals the same message.
-    const message = await storeRequesterMessage(deps.pool, ticketId, event.text, `slack:${event.channel}:${event.ts}`, 'slack');
+    // A direct message's ticket is private (directMessage files it so).
+    const message = await storeRequesterMessage(deps, {
+      ticketId,
+      private: true,
+      body: event.text,
+      key: `slack:${event.channel}:${event.ts}`,
+      source: 'slack',
+    });
     await deps.client.workflow
       .getHandle(ticketWorkflowId(ticketId))
       .signal(requesterRepliedSignal, { message, source: 'slack' })
@@ -240,6 +261,7 @@ async function slashCommand(
   deps: ApiDeps,
   res: Response,
   form: z.ZodSafeParseResult<z.output<ReturnType<typeof slashCommandSchema>>>,
+  agents: SlackAgents,
 ): Promise<void> {
   if (!form.success) {
     res.json({ response_type: 'ephemeral', text: `The desk cannot take that command: ${describeProblems(fieldProblems(form.error))}` });
@@ -248,7 +270,8 @@ async function slashCommand(
   const command = form.data;
   const by = command.user_name || command.user_id || 'slack';
   const [verb = '', id = '', ...rest] = command.text.split(/\s+/);
-  const work = runCommand(deps, by, verb.toLowerCase(), id, rest.join(' '));
+  const acting = verb.toLowerCase() !== 'status';
+  const work = acting && !mayActInSlack(agents, command.user_id) ? Promise.resolve(NOT_AN_AGENT) : runCommand(deps, by, verb.toLowerCase(), id, rest.join(' '));
   await answerInTime(res, work, command.response_url ?? null);
 }
 
@@ -268,14 +291,21 @@ async function runCommand(deps: ApiDeps, by: string, verb: string, id: string, r
 }
 
 /** Interactivity: buttons whose value is the ticket id. Acknowledged at once; results via response_url. */
-async function interactivity(deps: ApiDeps, res: Response, payload: z.output<ReturnType<typeof interactivitySchema>>): Promise<void> {
+async function interactivity(
+  deps: ApiDeps,
+  res: Response,
+  payload: z.output<ReturnType<typeof interactivitySchema>>,
+  agents: SlackAgents,
+): Promise<void> {
   if (payload.type !== 'block_actions') {
     res.status(200).end();
     return;
   }
   const by = payload.user?.username || payload.user?.name || payload.user?.id || 'slack';
+  const allowed = mayActInSlack(agents, payload.user?.id);
   const work = Promise.all(
     payload.actions.map((action) => {
+      if (!allowed && (action.action_id === 'ticket_ack' || action.action_id === 'ticket_resolve')) return Promise.resolve(NOT_AN_AGENT);
       const id = action.value ?? '';
       if (action.action_id === 'ticket_ack') {
         return outcome(id, 'acknowledged', () => actOnTicket(deps, id, 'acknowledge', { by }));

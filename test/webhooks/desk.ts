@@ -60,6 +60,8 @@ export interface DeskOptions {
   noWorker?: boolean;
   /** The API's rate limits (off unless a test sets them). */
   rateLimits?: RateLimits;
+  /** More variables the app reads when it is built (e.g. SLACK_AGENT_USERS). */
+  env?: Record<string, string>;
 }
 
 export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> {
@@ -83,7 +85,7 @@ export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> 
   }
 
   const saved: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(SECRETS)) {
+  for (const [name, value] of Object.entries({ ...SECRETS, ...opts.env })) {
     saved[name] = process.env[name];
     if (opts.unset?.includes(name as keyof typeof SECRETS)) delete process.env[name];
     else process.env[name] = value;
@@ -97,6 +99,7 @@ export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> 
     temporalUiUrl: 'http://localhost:8233',
     auth: credentials.auth,
     codec: new AesGcmCodec(testKeys),
+    encryptionKeys: testKeys,
     rateLimits: opts.rateLimits ?? { windowMs: 60_000, perCredential: 0, perAddress: 0 },
   });
   for (const [name, value] of Object.entries(saved)) {
