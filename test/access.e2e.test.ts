@@ -206,3 +206,44 @@ test('the codec server decodes a private ticket’s history for a decode credent
   expect(foreign.status).toBe(403);
   expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
 });
+
+test('each mutating request is exactly one audit row, whatever its outcome; a webhook is audited as its vendor', async () => {
+  const id = await fileTicket({ subject: 'Count my rows' });
+  const agent = await desk.credentials.headers('rita', 'agent');
+  const requests: Array<[string, Record<string, string>, unknown]> = [
+    [`/tickets/${id}/acknowledge`, agent, {}],
+    [`/tickets/${id}/acknowledge`, agent, {}], // 409: already acknowledged
+    [`/tickets/${id}/reply`, agent, { message: 'x', by: 'forged' }], // 400
+    [`/tickets/${id}/escalate`, agent, { reason: 'r' }], // 403
+    [`/tickets/${id}/close`, { authorization: 'Bearer sd_deadbeef_nope' }, {}], // 401
+    ['/tickets/tk-0000000000000000/acknowledge', agent, {}], // 404
+  ];
+  const ids: string[] = [];
+  for (const [path, headers, body] of requests) {
+    const res = await fetch(`${desk.url}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    ids.push(res.headers.get('x-request-id')!);
+  }
+  // A signed GitLab delivery (an issue no work item tracks): its principal is the vendor.
+  const gitlab = await desk.post('/webhooks/gitlab', JSON.stringify({ object_kind: 'issue', object_attributes: { action: 'update', iid: 1, confidential: false }, project: { path_with_namespace: 'x/y' }, labels: [] }), {
+    'x-gitlab-token': 'gitlab-webhook-token-for-tests',
+    'x-gitlab-event': 'Issue Hook',
+    'x-gitlab-event-uuid': `audit-${id}`,
+  });
+  expect(gitlab.status).toBeLessThan(500);
+
+  const rows = await eventually(
+    async () => (await desk.db.pool.query('SELECT request_id, principal, status, outcome, route FROM audit_log')).rows,
+    (all) => ids.every((r) => all.some((row) => row.request_id === r)) && all.some((row) => row.route === '/webhooks/gitlab'),
+  );
+  for (const [i, requestId] of ids.entries()) expect([i, rows.filter((r) => r.request_id === requestId).length]).toEqual([i, 1]);
+  expect(ids.map((r) => rows.find((row) => row.request_id === r)!.status)).toEqual([200, 409, 400, 403, 401, 404]);
+  expect(rows.find((row) => row.route === '/webhooks/gitlab')).toMatchObject({ principal: 'gitlab' });
+});
+
+test('a revoked key stops working at the next request', async () => {
+  const { createKey, revokeKey } = await import('../db/api-keys');
+  const { id, key } = await createKey(desk.db.pool, 'leaver', 'agent', ['agent']);
+  expect((await fetch(`${desk.url}/me`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+  expect(await revokeKey(desk.db.pool, id)).toBe(true);
+  expect((await fetch(`${desk.url}/me`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+});
