@@ -82,28 +82,36 @@ export function createIncidentActivities(deps: ActivityDeps) {
       );
     },
 
-    /** Upserts the incident's row (an older version never overwrites a newer one) and its new timeline entries. */
+    /**
+     * Upserts the incident's row (an older version never overwrites a newer one) and its new timeline
+     * entries. A private emergency's row has its neutral title already; its entries (reasons, the
+     * resolution, responders) are sealed.
+     */
     async recordIncident(p: IncidentProjection): Promise<void> {
+      const personal = p.private === true;
       await writeProjection(pool, {
         workflowId: p.workflowId,
         chainId: p.chainId,
         events: p.events,
+        personal,
+        keys: deps.encryptionKeys,
         sql: `INSERT INTO incidents (id, workflow_id, external_id, title, severity, status, level, crisis,
            customer_ticket_id, desk_ticket_id, created_at, acknowledged_at, acknowledged_by, resolved_at,
-           document_url, follow_up_url, follow_up_closed_at, version, chain_id, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19, now())
+           document_url, follow_up_url, follow_up_closed_at, version, chain_id, private, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20, now())
          ON CONFLICT (id) DO UPDATE SET
            status = EXCLUDED.status, level = EXCLUDED.level, crisis = EXCLUDED.crisis,
            acknowledged_at = EXCLUDED.acknowledged_at, acknowledged_by = EXCLUDED.acknowledged_by,
            resolved_at = EXCLUDED.resolved_at, document_url = EXCLUDED.document_url,
            follow_up_url = EXCLUDED.follow_up_url, follow_up_closed_at = EXCLUDED.follow_up_closed_at,
            version = EXCLUDED.version, chain_id = EXCLUDED.chain_id, created_at = EXCLUDED.created_at,
-           title = EXCLUDED.title, external_id = EXCLUDED.external_id, updated_at = now()
+           title = EXCLUDED.title, external_id = EXCLUDED.external_id, private = EXCLUDED.private, updated_at = now()
          WHERE ${newerThan('incidents')}`,
         params: [
           p.id, p.workflowId, p.externalId, p.title, p.severity, p.status, p.level, p.crisis,
           p.customerTicketId, p.deskTicketId, toDate(p.createdAt), toDate(p.acknowledgedAt), p.acknowledgedBy,
           toDate(p.resolvedAt), p.documentUrl, p.followUpUrl, toDate(p.followUpClosedAt), p.version, p.chainId ?? null,
+          personal,
         ],
       });
     },

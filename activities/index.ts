@@ -1,5 +1,6 @@
 // Every activity the worker registers, built from its dependencies.
 import type { Pool } from 'pg';
+import type { EncryptionKeys } from '../config/encryption';
 import type { Integrations } from './integrations';
 import type { Notifier } from './notifier';
 import { createIncidentActivities } from './incident';
@@ -12,6 +13,8 @@ export interface ActivityDeps {
   pool: Pool;
   notifier: Notifier;
   integrations: Integrations;
+  /** Seal a personal item's words before they reach PostgreSQL (db/sealed.ts), and read them back. */
+  encryptionKeys: EncryptionKeys;
 }
 
 export function createActivities(deps: ActivityDeps) {

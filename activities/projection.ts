@@ -3,6 +3,8 @@
 // refusal for good (non-retryable, recorded on the item); anything else (PostgreSQL away) is retried.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
+import type { EncryptionKeys } from '../config/encryption';
+import { sealIf } from '../db/sealed';
 import type { TimelineEntry } from '../domain/timeline';
 
 export const PROJECTION_REFUSED = 'ProjectionRefused';
@@ -20,6 +22,12 @@ export interface ProjectionWrite {
   workflowId: string;
   chainId?: string;
   events?: TimelineEntry[];
+  /**
+   * A personal item (a private ticket or incident, a security report): its entries' notes and who
+   * wrote them are sealed; the event and its time stay plain (the desk's own words).
+   */
+  personal: boolean;
+  keys: EncryptionKeys;
 }
 
 export async function writeProjection(pool: Pool, write: ProjectionWrite): Promise<void> {
@@ -28,6 +36,7 @@ export async function writeProjection(pool: Pool, write: ProjectionWrite): Promi
     await client.query('BEGIN');
     await client.query(write.sql, write.params);
     const events = write.chainId ? (write.events ?? []).filter((e) => e.seq !== undefined) : [];
+    const stored = (text: string | undefined) => (text === undefined ? null : sealIf(write.personal, text, write.keys));
     if (events.length > 0) {
       // One statement for all entries; a retried write finds them there already.
       await client.query(
@@ -38,7 +47,7 @@ export async function writeProjection(pool: Pool, write: ProjectionWrite): Promi
         [
           write.workflowId,
           write.chainId,
-          JSON.stringify(events.map((e) => ({ seq: e.seq, at: e.at, event: e.event, actor: e.by ?? null, note: e.note ?? null, message_id: e.messageId ?? null }))),
+          JSON.stringify(events.map((e) => ({ seq: e.seq, at: e.at, event: e.event, actor: stored(e.by), note: stored(e.note), message_id: e.messageId ?? null }))),
         ],
       );
     }

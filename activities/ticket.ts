@@ -1,7 +1,11 @@
 // Activities of the ticket workflow: send a notification once, keep the PostgreSQL projection current.
+// A private ticket's words are sealed before they reach PostgreSQL (db/sealed.ts); a public ticket's
+// stay plain: they are not marked personal, and lists and reports read them as they are.
 import type { Pool } from 'pg';
-import type { Notification, SatisfactionFeedback, TicketProjection } from '../domain/ticket';
+import type { EncryptionKeys } from '../config/encryption';
+import type { Notification, Satisfaction, SatisfactionFeedback, TicketProjection } from '../domain/ticket';
 import { messageBody } from '../db/messages';
+import { sealIf } from '../db/sealed';
 import { toDate } from '../db/pool';
 import { once } from './effects';
 import { newerThan, writeProjection } from './projection';
@@ -12,9 +16,10 @@ export interface TicketActivityDeps {
   pool: Pool;
   notifier: Notifier;
   integrations: Integrations;
+  encryptionKeys: EncryptionKeys;
 }
 
-export function createTicketActivities({ pool, notifier, integrations }: TicketActivityDeps) {
+export function createTicketActivities({ pool, notifier, integrations, encryptionKeys: keys }: TicketActivityDeps) {
   return {
     /**
      * Files the requester's two answers as an issue in the feedback project, once. A private
@@ -52,14 +57,14 @@ export function createTicketActivities({ pool, notifier, integrations }: TicketA
       ]);
       if (rowCount) return;
       // A message of the conversation travels by id: its body is read here, not carried in the workflow.
-      const body = n.messageId ? ((await messageBody(pool, n.messageId)) ?? n.text) : n.text;
+      const body = n.messageId ? ((await messageBody(pool, n.messageId, keys)) ?? n.text) : n.text;
       const notification = { ...n, text: body };
       await notifier.deliver(notification);
       await pool.query(
         `INSERT INTO notifications (idempotency_key, ticket_id, kind, audience, recipients, body, private, driver)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (idempotency_key) DO NOTHING`,
-        [n.idempotencyKey, n.ticketId, n.kind, n.audience, n.recipients, body, n.private, notifier.driver],
+        [n.idempotencyKey, n.ticketId, n.kind, n.audience, n.recipients, sealIf(n.private, body, keys), n.private, notifier.driver],
       );
     },
 
@@ -72,6 +77,8 @@ export function createTicketActivities({ pool, notifier, integrations }: TicketA
         workflowId: p.workflowId,
         chainId: p.chainId,
         events: p.events,
+        personal: p.private,
+        keys,
         sql: `INSERT INTO tickets (id, workflow_id, external_id, channel, tier, priority, status, assignee, private,
            subject, created_at, acknowledged_at, resolved_at, closed_at, acknowledge_due_at, resolution_due_at,
            breached, escalations, satisfaction, version, chain_id, updated_at)
@@ -97,7 +104,7 @@ export function createTicketActivities({ pool, notifier, integrations }: TicketA
           p.status,
           p.assignee,
           p.private,
-          p.subject,
+          sealIf(p.private, p.subject, keys),
           toDate(p.createdAt),
           toDate(p.acknowledgedAt),
           toDate(p.resolvedAt),
@@ -106,13 +113,18 @@ export function createTicketActivities({ pool, notifier, integrations }: TicketA
           toDate(p.resolutionDueAt),
           p.breached,
           p.escalations,
-          p.satisfaction === null ? null : JSON.stringify(p.satisfaction),
+          // The score stays plain for reports; the requester's comment is their words.
+          p.satisfaction === null ? null : JSON.stringify(sealedComment(p.satisfaction, p.private, keys)),
           p.version,
           p.chainId ?? null,
         ],
       });
     },
   };
+}
+
+function sealedComment(s: Satisfaction, personal: boolean, keys: EncryptionKeys): Satisfaction {
+  return s.comment === undefined ? s : { ...s, comment: sealIf(personal, s.comment, keys) };
 }
 
 export type TicketActivities = ReturnType<typeof createTicketActivities>;

@@ -2,6 +2,7 @@
 // (GitLab) exactly once per idempotency key, or keeps the `work_items` projection current.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
+import type { EncryptionKeys } from '../config/encryption';
 import { toDate } from '../db/pool';
 import type { WorkItemProjection } from '../domain/work-item';
 import { once } from './effects';
@@ -11,6 +12,7 @@ import type { Integrations } from './integrations';
 export interface WorkItemActivityDeps {
   pool: Pool;
   integrations: Integrations;
+  encryptionKeys: EncryptionKeys;
 }
 
 interface OnIssue {
@@ -26,7 +28,7 @@ function requireIssue({ project, iid }: { project: string; iid: number }): void 
   }
 }
 
-export function createWorkItemActivities({ pool, integrations }: WorkItemActivityDeps) {
+export function createWorkItemActivities({ pool, integrations, encryptionKeys }: WorkItemActivityDeps) {
   const tracker = () => integrations.tracker;
   return {
     async createTrackerIssue(i: {
@@ -79,6 +81,9 @@ export function createWorkItemActivities({ pool, integrations }: WorkItemActivit
         workflowId: p.workflowId,
         chainId: p.chainId,
         events: p.events,
+        // Feature requests and bug reports are the product's, not a person's: plain.
+        personal: false,
+        keys: encryptionKeys,
         sql: `INSERT INTO work_items (id, workflow_id, kind, external_id, title, stage, hold, hold_reason,
            tracker_project, tracker_iid, tracker_url, milestone, milestone_starts_at, created_at,
            stage_entered_at, closed_at, waiting_ms, blocked_ms, version, chain_id, updated_at)

@@ -34,6 +34,8 @@ export interface ApiDeps {
   /** Origins that may call the codec server (the Temporal UI's). */
   codecOrigins?: string[];
   logger?: Pick<Logger, 'error' | 'warn' | 'info'>;
+  /** Seal a private item's words before PostgreSQL keeps them, and unseal them for those who may read them (db/sealed.ts). */
+  encryptionKeys?: import('../config/encryption').EncryptionKeys;
 }
 
 /** The app and the declaration of every route it has (the access test walks both). */

@@ -160,13 +160,24 @@ export function incidentRoutes(deps: ApiDeps, table: RouteTable): Router {
     ),
   );
 
+  // A private emergency's entries are sealed: the timeline is read (and unsealed) only for those who see it in full.
   get('/:id/timeline', 'read', async (req, res) => {
     const id = itemIdFrom(req.params.id);
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
-    const timeline = await timelineOf(pool, 'incidents', id, page);
-    if (!timeline) throw notFound(id);
+    const { rows } = await pool.query<{ private: boolean; acknowledged_by: string | null }>(
+      'SELECT private, acknowledged_by FROM incidents WHERE id = $1',
+      [id],
+    );
+    if (!rows[0]) throw notFound(id);
+    // Its responders are in the workflow's view; without one (no worker, or past retention) the row decides.
     const view = (await client.workflow.getHandle(incidentWorkflowId(id)).query(incidentStateQuery).catch(() => null)) as IncidentView | null;
-    if (view && !seesInFull(req, view)) throw forbidden(roles, req.principal!, 'read-private', `incident ${id} is private: its timeline`);
+    const row = rows[0];
+    const inFull = view
+      ? seesInFull(req, view)
+      : !row.private || may(req, roles, 'read-private') || (row.acknowledged_by !== null && row.acknowledged_by === req.principal?.name);
+    if (!inFull) throw forbidden(roles, req.principal!, 'read-private', `incident ${id} is private: its timeline`);
+    const timeline = await timelineOf(pool, 'incidents', id, page, deps.encryptionKeys);
+    if (!timeline) throw notFound(id);
     res.json({ id, timeline, ...page });
   });
 

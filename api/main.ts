@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     auth: createAuthenticator(pool, jwt),
     rateLimits,
     codec: new AesGcmCodec(encryptionKeys),
+    encryptionKeys,
     codecOrigins: (process.env.CODEC_CORS_ORIGINS ?? process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233')
       .split(',')
       .map((o) => o.trim().replace(/\/$/, ''))

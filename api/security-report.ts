@@ -15,6 +15,7 @@ import {
 } from '../domain/security-report';
 import type { securityReportWorkflow } from '../workflows/security-report';
 import type { Permission } from '../domain/access';
+import { unsealed } from '../db/sealed';
 import { declaredRoutes, may, type RouteTable } from './access';
 import type { ApiDeps } from './app';
 import { HttpError } from './errors';
@@ -83,7 +84,7 @@ export function securityReportIdFor(externalId: string | undefined): string {
   return idForExternalId('sr', 'security', externalId);
 }
 
-export function securityReportRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps, table: RouteTable): Router {
+export function securityReportRoutes({ client, pool, policy, taskQueue, temporalUiUrl, encryptionKeys }: ApiDeps, table: RouteTable): Router {
   const { router, get, post } = declaredRoutes(table, '/security-reports');
   const { intake, actions, listQuery } = securityReportInputs();
   const { roles } = table;
@@ -127,7 +128,12 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
   get('/', 'read', async (req, res) => {
     const q = parseQuery(listQuery, req.query, 'filter');
     const rows = await projectionPage(pool, 'security_reports', { status: q.status, breached: q.breached }, 'created_at, id', q);
-    const shown = rows.map(projectionRow).map((row) => (inFull(req) ? row : redacted(row, REDACTED_ROW, SEALED_REPORT)));
+    // The title, the reporter and the fix are sealed in the row: unsealed for the security team only.
+    const shown = rows.map(projectionRow).map((row) =>
+      inFull(req)
+        ? { ...row, title: unsealed(row.title, encryptionKeys), reporter: unsealed(row.reporter, encryptionKeys), fixLink: unsealed(row.fixLink, encryptionKeys) }
+        : redacted(row, REDACTED_ROW, SEALED_REPORT),
+    );
     res.json({ securityReports: shown, limit: q.limit, offset: q.offset });
   });
 
@@ -142,7 +148,7 @@ export function securityReportRoutes({ client, pool, policy, taskQueue, temporal
   get('/:id/timeline', 'security', async (req, res) => {
     const id = itemIdFrom(req.params.id);
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
-    const timeline = await timelineOf(pool, 'security_reports', id, page);
+    const timeline = await timelineOf(pool, 'security_reports', id, page, encryptionKeys);
     if (!timeline) throw notFound(id);
     res.json({ id, timeline, ...page });
   });
@@ -177,9 +183,9 @@ function projectionRow(r: Record<string, unknown>) {
     id: r.id,
     workflowId: r.workflow_id,
     externalId: r.external_id,
-    title: r.title,
+    title: r.title as string,
     severity: r.severity,
-    reporter: r.reporter,
+    reporter: r.reporter as string,
     status: r.status,
     createdAt: iso(r.created_at),
     respondDueAt: iso(r.respond_due_at),
@@ -188,7 +194,7 @@ function projectionRow(r: Record<string, unknown>) {
     disclosureRequestedAt: iso(r.disclosure_requested_at),
     disclosureDueAt: iso(r.disclosure_due_at),
     scrubbed: r.scrubbed,
-    fixLink: r.fix_link,
+    fixLink: r.fix_link as string | null,
     publishedAt: iso(r.published_at),
     updatedAt: iso(r.updated_at),
   };

@@ -28,6 +28,7 @@ import {
 } from '../domain/ticket';
 import type { Pool } from 'pg';
 import { discardMessage, messagesOf, storeMessage } from '../db/messages';
+import { unsealed } from '../db/sealed';
 import type { ticketWorkflow } from '../workflows/ticket';
 import type { Permission } from '../domain/access';
 import { declaredRoutes, forbidden, may, type RouteTable } from './access';
@@ -201,7 +202,7 @@ export async function fileTicket(
  * refused action leaves no message behind. With an idempotency key a retried request has one effect.
  */
 export async function actOnTicket<A extends TicketAction>(
-  { client, pool }: Pick<ApiDeps, 'client' | 'pool'>,
+  { client, pool, encryptionKeys }: Pick<ApiDeps, 'client' | 'pool' | 'encryptionKeys'>,
   id: string,
   action: A,
   body: ActionBody<A>,
@@ -214,13 +215,18 @@ export async function actOnTicket<A extends TicketAction>(
   if (field) {
     const by = String(input.by);
     const role = input.role === 'requester' ? 'requester' : 'agent';
-    stored = await storeMessage(pool, {
-      workflowId,
-      author: by,
-      role,
-      body: String(input[field]),
-      ...(idempotencyKey ? { key: `${action}:${idempotencyKey}` } : {}),
-    });
+    stored = await storeMessage(
+      pool,
+      {
+        workflowId,
+        author: by,
+        role,
+        body: String(input[field]),
+        private: await isPrivate({ client, pool }, id),
+        ...(idempotencyKey ? { key: `${action}:${idempotencyKey}` } : {}),
+      },
+      encryptionKeys,
+    );
     input = { ...input, [field]: stored };
   }
   // Each action's schema matches its update's argument; the map keeps that pairing in one place.
@@ -244,9 +250,29 @@ export async function actOnTicket<A extends TicketAction>(
   }
 }
 
+/**
+ * Whether a ticket's messages are sealed: its row says whether it is private; before its first
+ * projection write, its workflow does. A ticket neither knows is taken as private: sealing a public
+ * ticket's message costs its readers nothing, leaving a private one's plain would break the rule.
+ */
+async function isPrivate({ client, pool }: Pick<ApiDeps, 'client' | 'pool'>, id: string): Promise<boolean> {
+  const { rows } = await pool.query<{ private: boolean }>('SELECT private FROM tickets WHERE id = $1', [id]);
+  if (rows[0]) return rows[0].private;
+  const view = await client.workflow.getHandle(ticketWorkflowId(id)).query(ticketStateQuery).catch(() => null);
+  return view?.ticket.private ?? true;
+}
+
 /** Stores a requester's message that came through the helpdesk or chat, keyed by the sender's own id. */
-export function storeRequesterMessage(pool: Pool, ticketId: string, body: string, key: string, source: string): Promise<MessageRef> {
-  return storeMessage(pool, { workflowId: ticketWorkflowId(ticketId), author: `requester via ${source}`, role: 'requester', body, key });
+export function storeRequesterMessage(
+  { pool, encryptionKeys }: Pick<ApiDeps, 'pool' | 'encryptionKeys'>,
+  message: { ticketId: string; private: boolean; body: string; key: string; source: string },
+): Promise<MessageRef> {
+  const { ticketId, body, key, source } = message;
+  return storeMessage(
+    pool,
+    { workflowId: ticketWorkflowId(ticketId), author: `requester via ${source}`, role: 'requester', body, key, private: message.private },
+    encryptionKeys,
+  );
 }
 
 /** The incident of an emergency ticket: its id follows from the ticket's, so a retry finds the same one. */
@@ -267,7 +293,7 @@ async function raiseIncidentFor(ticketId: string, ticket: NewTicket, deps: Intak
   return { id: incidentId, workflowId, created, self: `/incidents/${incidentId}` };
 }
 
-export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps, table: RouteTable): Router {
+export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, encryptionKeys }: ApiDeps, table: RouteTable): Router {
   const { router, get, post } = declaredRoutes(table, '/tickets');
   const { intake, actions, listQuery, next } = ticketInputs();
   const { roles } = table;
@@ -305,7 +331,8 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
     };
     // Oldest first: the desk works tickets first in, first out.
     const rows = await projectionPage(pool, 'tickets', filters, 'created_at, id', q);
-    const shown = rows.map(projectionRow).map((row) => (seesInFull(req, row) ? row : redacted(row, REDACTED_ROW, PRIVATE_TICKET)));
+    // A private ticket's subject and comment are sealed in the row: unsealed only for who sees it in full.
+    const shown = rows.map(projectionRow).map((row) => (seesInFull(req, row) ? unsealedRow(row) : redacted(row, REDACTED_ROW, PRIVATE_TICKET)));
     res.json({ tickets: shown, limit: q.limit, offset: q.offset });
   });
 
@@ -339,14 +366,14 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
   get('/:id/timeline', 'read', async (req, res) => {
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
     const id = await readableTicket(req);
-    const timeline = await timelineOf(pool, 'tickets', id, page);
+    const timeline = await timelineOf(pool, 'tickets', id, page, encryptionKeys);
     if (!timeline) throw notFound(id);
     res.json({ id, timeline, ...page });
   });
   get('/:id/messages', 'read', async (req, res) => {
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
     const id = await readableTicket(req);
-    const messages = await messagesOf(pool, 'tickets', id, page);
+    const messages = await messagesOf(pool, 'tickets', id, page, encryptionKeys);
     res.json({ id, messages: messages.map((m) => ({ ...m, createdAt: m.createdAt.toISOString() })), ...page });
   });
 
@@ -362,9 +389,18 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl }:
     if (action === 'assign' && input.assignee !== input.by && !may(req, roles, 'supervise')) {
       throw forbidden(roles, req.principal!, 'supervise', 'assigning a ticket to someone else');
     }
-    const answer = await actOnTicket({ client, pool }, id, action, input as ActionBody<TicketAction>, idempotencyKeyOf(req));
+    const answer = await actOnTicket({ client, pool, encryptionKeys }, id, action, input as ActionBody<TicketAction>, idempotencyKeyOf(req));
     res.json({ ...answer, links: links(id) });
   });
+
+  function unsealedRow(row: ReturnType<typeof projectionRow>) {
+    const satisfaction = row.satisfaction as { comment?: string } | null;
+    return {
+      ...row,
+      subject: unsealed(row.subject as string, encryptionKeys),
+      satisfaction: satisfaction?.comment === undefined ? satisfaction : { ...satisfaction, comment: unsealed(satisfaction.comment, encryptionKeys) },
+    };
+  }
 
   return router;
 }

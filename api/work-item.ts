@@ -116,7 +116,7 @@ export function workItemIdFor(kind: WorkItemKind, externalId: string | undefined
   return idForExternalId(KINDS[kind].idPrefix, kind, externalId);
 }
 
-export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQueue, temporalUiUrl }: ApiDeps, table: RouteTable): Router {
+export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQueue, temporalUiUrl, encryptionKeys }: ApiDeps, table: RouteTable): Router {
   const { path, noun, workflowType } = KINDS[kind];
   const { router, get, post } = declaredRoutes(table, path);
   const { intake, actions, listQuery } = workItemInputs(kind);
@@ -194,7 +194,7 @@ export function workItemRoutes(kind: WorkItemKind, { client, pool, policy, taskQ
   get('/:id/timeline', 'read', async (req, res) => {
     const id = itemIdFrom(req.params.id);
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
-    const timeline = await timelineOf(pool, 'work_items', id, page);
+    const timeline = await timelineOf(pool, 'work_items', id, page, encryptionKeys);
     if (!timeline) throw notFound(id);
     res.json({ id, timeline, ...page });
   });

@@ -14,6 +14,8 @@ import {
 import { ApplicationFailure, type QueryDefinition, type UpdateDefinition, type Workflow } from '@temporalio/common';
 import type { Pool } from 'pg';
 import { z } from 'zod';
+import type { EncryptionKeys } from '../config/encryption';
+import { unsealed } from '../db/sealed';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
 import type { ApiDeps } from './app';
 import { HttpError } from './errors';
@@ -250,13 +252,15 @@ export function compactAnswer(answer: unknown): Record<string, unknown> {
 /**
  * One page of an item's whole timeline from item_events (its workflow keeps only the latest entries),
  * of the workflow chain its projection row belongs to; null for an item the projection does not know.
- * `table` comes from the code, never the request.
+ * `table` comes from the code, never the request. A personal item's notes and actors are unsealed: call
+ * it only for a caller who may read the item in full.
  */
 export async function timelineOf(
   pool: Pool,
   table: 'tickets' | 'incidents' | 'security_reports' | 'work_items',
   id: string,
   page: { limit: number; offset: number },
+  keys: EncryptionKeys | undefined,
 ): Promise<Array<{ seq: number; at: string; event: string; by: string | null; note: string | null; messageId: string | null }> | null> {
   const known = await pool.query(`SELECT 1 FROM ${table} WHERE id = $1`, [id]);
   if (!known.rowCount) return null;
@@ -266,5 +270,12 @@ export async function timelineOf(
       WHERE t.id = $1 ORDER BY e.seq LIMIT $2 OFFSET $3`,
     [id, page.limit, page.offset],
   );
-  return rows.map((r) => ({ seq: r.seq, at: r.at.toISOString(), event: r.event, by: r.actor, note: r.note, messageId: r.message_id }));
+  return rows.map((r) => ({
+    seq: r.seq,
+    at: r.at.toISOString(),
+    event: r.event,
+    by: unsealed(r.actor, keys),
+    note: unsealed(r.note, keys),
+    messageId: r.message_id,
+  }));
 }

@@ -44,7 +44,7 @@ export async function startBenchDesk(policy: Policy, integrations?: Integrations
   // The benchmark measures the desk, not its limits: rate limits off, the admin's key on every request.
   const { auth } = await testCredentials(db.pool);
   const rateLimits = { windowMs: 60_000, perCredential: 0, perAddress: 0 };
-  const server: Server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui', auth, rateLimits }).listen(0, '127.0.0.1');
+  const server: Server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui', auth, rateLimits, encryptionKeys: testKeys }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call = async (method: string, path: string, body?: unknown) => {

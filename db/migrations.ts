@@ -282,6 +282,20 @@ const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
     `,
   },
+  {
+    id: 12,
+    name: 'incidents say whether they are private',
+    // A private emergency's timeline entries are sealed (db/sealed.ts); the row says which incidents
+    // those are, for the timeline's readers and the sealing of rows written before. A row from before
+    // had the neutral title publicIncidentTitle gives a private emergency, or came from a private ticket.
+    sql: `
+      ALTER TABLE incidents ADD COLUMN private boolean NOT NULL DEFAULT false;
+      UPDATE incidents SET private = true
+       WHERE title = 'Private emergency ' || id
+          OR title = 'Emergency on ticket ' || desk_ticket_id
+          OR desk_ticket_id IN (SELECT id FROM tickets WHERE private);
+    `,
+  },
   // Each kind of work adds its own migrations below with its own id range:
   // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39,
   // access (keys, audit, sealed columns) 40-49.

@@ -57,9 +57,9 @@ export function sealIf(personal: boolean, text: string, keys: EncryptionKeys | u
   return seal(text, keys);
 }
 
-/** `unseal` for a nullable column. */
-export function unsealed(value: string | null, keys: EncryptionKeys | undefined): string | null {
+/** `unseal` for a nullable column, by a reader that may have no keys (it then reads plain values only). */
+export function unsealed<T extends string | null>(value: T, keys: EncryptionKeys | undefined): T {
   if (value === null || !value.startsWith(SEALED_PREFIX)) return value;
   if (!keys) throw new Error(`a sealed value cannot be read without ${ENCRYPTION_KEYS_VARIABLE}`);
-  return unseal(value, keys);
+  return unseal(value, keys) as T;
 }

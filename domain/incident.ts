@@ -235,6 +235,8 @@ export interface IncidentProjection {
   followUpUrl: string | null;
   followUpClosedAt: number | null;
   version: number;
+  /** A private emergency: its timeline entries are sealed in PostgreSQL. Absent from runs before it existed. */
+  private?: boolean;
   /** Timeline entries to append to item_events (new writes only). */
   events?: TimelineEntry[];
 }

@@ -34,6 +34,7 @@ beforeAll(async () => {
     temporalUiUrl: 'http://localhost:8233',
     auth: credentials.auth,
     codec: new AesGcmCodec(testKeys),
+    encryptionKeys: testKeys,
     rateLimits: { windowMs: 60_000, perCredential: 0, perAddress: 0 },
   });
   app = built.app;
@@ -138,6 +139,7 @@ test('rate limits: per credential and per source address on intake and actions, 
     taskQueue: `access-${process.pid}`,
     temporalUiUrl: 'http://localhost:8233',
     auth: credentials.auth,
+    encryptionKeys: testKeys,
     rateLimits: { windowMs: 60_000, perCredential: 3, perAddress: 5 },
   }).app.listen(0);
   const base = `http://127.0.0.1:${(limited.address() as AddressInfo).port}`;

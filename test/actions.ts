@@ -7,6 +7,7 @@ import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import { characterCount, preview } from '../domain/text-rules';
 import type { MessageRef } from '../domain/ticket';
 import { storeMessage } from '../db/messages';
+import { testKeys } from './encryption';
 import type { TestDatabase } from './postgres';
 
 /** Runs the update, then answers the state query: what an agent sees after acting. */
@@ -27,5 +28,5 @@ export function messageRef(body: string): MessageRef {
 
 /** Stores the body as the API does and answers its reference. */
 export function storedMessage(db: TestDatabase, workflowId: string, body: string, author = 'alice'): Promise<MessageRef> {
-  return storeMessage(db.pool, { workflowId, author, role: author === 'requester' ? 'requester' : 'agent', body });
+  return storeMessage(db.pool, { workflowId, author, role: author === 'requester' ? 'requester' : 'agent', body, private: false }, testKeys);
 }

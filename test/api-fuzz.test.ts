@@ -26,6 +26,7 @@ import { loadPolicy } from '../config/policy-schema';
 import { idProblem, TEXT_RULES, type TextField } from '../domain/text-rules';
 import { ticketWorkflowId } from '../domain/ticket';
 import { eventually } from './eventually';
+import { testKeys } from './encryption';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { devServerEnvironment } from './temporal';
 import { gitlabHeaders, pagerDutyHeaders, slackHeaders, zendeskHeaders } from './webhooks/signing';
@@ -57,6 +58,7 @@ beforeAll(async () => {
     taskQueue: `fuzz-${process.pid}`,
     temporalUiUrl: 'http://localhost:8233',
     auth: (await testCredentials(db.pool)).auth,
+    encryptionKeys: testKeys,
     rateLimits: { windowMs: 60_000, perCredential: 0, perAddress: 0 },
   });
   for (const [k, v] of Object.entries(saved)) {

@@ -12,6 +12,7 @@ import { temporal } from '@temporalio/proto';
 import { DEFAULT_POLICY } from '../domain/policy';
 import { TEXT_RULES } from '../domain/text-rules';
 import { ticketWorkflowId } from '../domain/ticket';
+import { testKeys } from './encryption';
 import type { TestDatabase } from './postgres';
 import { timeSkippingDesk } from './time-skipping';
 
@@ -25,7 +26,7 @@ const withWorker = timeSkippingDesk({ taskQueue, use: (test) => ({ env, db } = t
 it(`${REPLIES} replies of ${TEXT_RULES.message.max.toLocaleString('en')} characters all answer; each run's history stays under 1 MB`, async () => {
   await withWorker(async () => {
     const { auth } = await testCredentials(db.pool);
-    const server: Server = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui', auth }).listen(0, '127.0.0.1');
+    const server: Server = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui', auth, encryptionKeys: testKeys }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const post = async (path: string, body: unknown) => {

@@ -63,7 +63,7 @@ beforeAll(async () => {
   });
   running = worker.run();
   const { auth } = await testCredentials(db.pool);
-  server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui', auth }).listen(0, '127.0.0.1');
+  server = createApp({ client: env.client, pool: db.pool, policy, taskQueue, temporalUiUrl: 'http://ui', auth, encryptionKeys: testKeys }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 120_000);

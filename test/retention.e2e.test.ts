@@ -86,7 +86,7 @@ beforeAll(async () => {
   const saved = process.env.ZENDESK_WEBHOOK_SECRET;
   process.env.ZENDESK_WEBHOOK_SECRET = ZENDESK_SECRET;
   const { auth } = await testCredentials(db.pool);
-  const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://localhost:8233', auth });
+  const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://localhost:8233', auth, encryptionKeys: testKeys });
   if (saved === undefined) delete process.env.ZENDESK_WEBHOOK_SECRET;
   else process.env.ZENDESK_WEBHOOK_SECRET = saved;
   server = await new Promise<Server>((resolve) => {

@@ -14,7 +14,10 @@ export interface DeskWorkerOptions {
   pool: Pool;
   notifier: Notifier;
   integrations: Integrations;
-  /** Every payload the worker writes is encrypted with the first key; every key decrypts. */
+  /**
+   * Every payload the worker writes is encrypted with the first key; every key decrypts. The same keys
+   * seal a personal item's words in PostgreSQL.
+   */
   encryptionKeys: EncryptionKeys;
   /**
    * Tests bundle once per file; production bundles at start from workflows/index.ts. A bundle must be
@@ -32,6 +35,11 @@ export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ pool: opts.pool, notifier: opts.notifier, integrations: opts.integrations }),
+    activities: createActivities({
+      pool: opts.pool,
+      notifier: opts.notifier,
+      integrations: opts.integrations,
+      encryptionKeys: opts.encryptionKeys,
+    }),
   });
 }

@@ -685,6 +685,7 @@ function toProjection(s: IncidentState, workflowId: string): IncidentProjection 
     followUpUrl: s.followUp?.webUrl ?? null,
     followUpClosedAt: s.followUp?.closedAt ?? null,
     version: s.version,
+    private: incident.private === true,
   };
 }
 

@@ -113,7 +113,13 @@ function fromRequester(detail: ZendeskTicketDetail, author?: { id?: string | num
 async function requesterCommented(deps: ApiDeps, detail: ZendeskTicketDetail, body: string, commentId: string): Promise<void> {
   const ticket = ticketFrom(helpdeskTicket(detail));
   // Stored first, keyed by Zendesk's comment id: a redelivered event stores and signals the same message.
-  const message = await storeRequesterMessage(deps.pool, ticket.id, body, `zendesk-comment:${commentId}`, 'zendesk');
+  const message = await storeRequesterMessage(deps, {
+    ticketId: ticket.id,
+    private: ticket.private,
+    body,
+    key: `zendesk-comment:${commentId}`,
+    source: 'zendesk',
+  });
   try {
     await deps.client.workflow.signalWithStart<typeof ticketWorkflow, [RequesterRepliedInput]>('ticketWorkflow', {
       ...ticketStartOptions(deps, ticket),

@@ -24,6 +24,7 @@ import { messageRef } from '../actions';
 import { FakeSlack } from '../fakes/slack';
 import { FakeZendesk } from '../fakes/zendesk';
 import { slackAndZendeskVariables } from '../fakes/configuration';
+import { testKeys } from '../encryption';
 import type { TestDatabase } from '../postgres';
 import { timeSkippingDesk } from '../time-skipping';
 import { ticketIntake } from '../intakes';
@@ -159,7 +160,7 @@ describe('ticket notifications through the real drivers', () => {
       const helpdeskTicket = zendesk.addTicket('777');
       const credentials = await testCredentials(db.pool);
       const ana = await credentials.headers('ana', 'agent');
-      const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui', auth: credentials.auth });
+      const app = createApp({ client: env.client, pool: db.pool, policy: DEFAULT_POLICY, taskQueue, temporalUiUrl: 'http://ui', auth: credentials.auth, encryptionKeys: testKeys });
       const server = app.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -11,7 +11,7 @@ import { createActivities } from '../../activities';
 import type { ChatDriver } from '../../activities/integrations';
 import { IntegrationNotifier } from '../../activities/notifier';
 import type { Notification } from '../../domain/ticket';
-import { testDataConverter } from '../encryption';
+import { testDataConverter, testKeys } from '../encryption';
 import { FakeSlack } from '../fakes/slack';
 import type { TestDatabase } from '../postgres';
 import { againstAFreshFake } from './contract';
@@ -109,7 +109,7 @@ describe('a notification through the notify activity and Temporal retries (dev s
       taskQueue,
       workflowBundle: bundle,
       dataConverter: testDataConverter,
-      activities: createActivities({ pool: db.pool, notifier: new IntegrationNotifier(integrations, db.pool, silent), integrations }),
+      activities: createActivities({ pool: db.pool, notifier: new IntegrationNotifier(integrations, db.pool, silent), integrations, encryptionKeys: testKeys }),
     });
     return worker.runUntil(async () => {
       const handle = await env.client.workflow.start<typeof deliverNotification>('deliverNotification', {

@@ -705,6 +705,8 @@ function toProjection(state: IncidentState, workflowId: string): IncidentProject
     followUpUrl: state.followUp?.webUrl ?? null,
     followUpClosedAt: state.followUp?.closedAt ?? null,
     version: state.version,
+    // Activity input only (replay does not compare it): the projection row says the emergency is private.
+    private: incident.private === true,
   };
 }
 
