@@ -7,6 +7,7 @@ import { loadConfig } from '../config/env';
 import { logger } from '../config/logger';
 import { migrate } from '../db/migrations';
 import { createPool } from '../db/pool';
+import { sealPlainRows } from '../db/seal-plain-rows';
 import { createDeskWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -14,6 +15,9 @@ async function main(): Promise<void> {
   const encryptionKeys = encryptionKeysFromEnv();
   const pool = createPool(config.databaseUrl);
   await migrate(pool);
+  // Rows a personal item wrote before its words were sealed: sealed now, once. Counts only, never text.
+  const sealed = await sealPlainRows(pool, encryptionKeys);
+  logger.info({ sealed, key: encryptionKeys[0].id }, 'plain rows of personal items sealed');
   // Credentials present → the real service; absent → the log driver (README, "Configuration").
   const integrations = integrationsFromEnv(process.env, logger);
   const notifier = new IntegrationNotifier(integrations, pool, logger);
