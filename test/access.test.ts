@@ -7,6 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type express from 'express';
 import { neededFor, type RouteDeclaration } from '../api/access';
 import { buildApp } from '../api/app';
+import type { RateLimits } from '../api/rate-limit';
 import { AesGcmCodec } from '../config/encryption';
 import { loadPolicy } from '../config/policy-schema';
 import { DEFAULT_ROLES, permissionsOf, rolesGranting } from '../domain/access';
@@ -26,17 +27,7 @@ let app: express.Express;
 beforeAll(async () => {
   [env, db] = await Promise.all([timeSkippingEnvironment(), createTestDatabase()]);
   credentials = await testCredentials(db.pool);
-  const built = buildApp({
-    client: env.client,
-    pool: db.pool,
-    policy: loadPolicy('default'),
-    taskQueue: `access-${process.pid}`,
-    temporalUiUrl: 'http://localhost:8233',
-    auth: credentials.auth,
-    codec: new AesGcmCodec(testKeys),
-    encryptionKeys: testKeys,
-    rateLimits: { windowMs: 60_000, perCredential: 0, perAddress: 0 },
-  });
+  const built = deskApp({ windowMs: 60_000, perCredential: 0, perAddress: 0 });
   app = built.app;
   declared = built.routes.routes;
   server = app.listen(0);
@@ -48,6 +39,21 @@ afterAll(async () => {
   await db?.drop();
   await env?.teardown();
 });
+
+/** The API on the test's servers, with these rate limits. */
+function deskApp(rateLimits: RateLimits) {
+  return buildApp({
+    client: env.client,
+    pool: db.pool,
+    policy: loadPolicy('default'),
+    taskQueue: `access-${process.pid}`,
+    temporalUiUrl: 'http://localhost:8233',
+    auth: credentials.auth,
+    codec: new AesGcmCodec(testKeys),
+    encryptionKeys: testKeys,
+    rateLimits,
+  });
+}
 
 /** Every route layer express holds, in the app and every router mounted in it. */
 function routeLayers(stack: any[]): Array<{ path: string; methods: string[] }> {
@@ -132,16 +138,7 @@ test.each(Object.keys(DEFAULT_ROLES))('role %s: each route lets it through or an
 });
 
 test('rate limits: per credential and per source address on intake and actions, 429 with Retry-After', async () => {
-  const limited = buildApp({
-    client: env.client,
-    pool: db.pool,
-    policy: loadPolicy('default'),
-    taskQueue: `access-${process.pid}`,
-    temporalUiUrl: 'http://localhost:8233',
-    auth: credentials.auth,
-    encryptionKeys: testKeys,
-    rateLimits: { windowMs: 60_000, perCredential: 3, perAddress: 5 },
-  }).app.listen(0);
+  const limited = deskApp({ windowMs: 60_000, perCredential: 3, perAddress: 5 }).app.listen(0);
   const base = `http://127.0.0.1:${(limited.address() as AddressInfo).port}`;
   const post = async (headers: Record<string, string>) => {
     const res = await fetch(`${base}/tickets`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: '{}' });
