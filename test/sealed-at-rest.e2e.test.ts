@@ -76,7 +76,7 @@ test('a private ticket’s subject, conversation, notifications and timeline are
     const answer = await desk.api('POST', `/tickets/${id}/${action}`, body, as);
     expect({ action, status: answer.status, body: answer.body }).toMatchObject({ action, status: 200 });
   };
-  await act('assign', { assignee: 'alice' }, alice);
+  await act('assign', { assignee: 'alice' }, sue);
   await act('acknowledge', {}, alice);
   await act('reply', { message: words.reply }, alice);
   await act('reply', { role: 'requester', message: words.requesterReply }, intake);
@@ -202,7 +202,7 @@ test('a security report’s title, reporter, answer and fix are sealed; the secu
   expect((await desk.api('GET', `/security-reports/${id}/timeline`, undefined, sue)).status).toBe(403);
 });
 
-test('a private emergency’s crisis reason and resolution are sealed; who works it reads them, another agent does not', async () => {
+test('a private emergency’s crisis reason and resolution are sealed; a supervisor reads them, an agent does not', async () => {
   const words = { title: 'Hippogriff vault breach', description: 'Basilisk credentials leaked', crisis: 'Chimaera data exposed', resolution: 'Rotated every Manticore key' };
   const filed = await desk.api('POST', '/incidents', { title: words.title, description: words.description, externalId: 'sealed-emergency-1', private: true }, intake);
   expect(filed.status).toBe(201);
@@ -220,15 +220,13 @@ test('a private emergency’s crisis reason and resolution are sealed; who works
   expectNoneOf([...Object.values(words), 'Hippogriff', 'Basilisk', 'Chimaera', 'Manticore'], stored);
   expect((await desk.db.pool.query('SELECT private FROM incidents WHERE id = $1', [id])).rows[0]).toEqual({ private: true });
 
-  for (const reader of [alice, sue]) {
-    const timeline = await desk.api('GET', `/incidents/${id}/timeline`, undefined, reader);
-    expect(timeline.status).toBe(200);
-    expect(timeline.body.timeline).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ event: 'crisis declared', by: 'alice', note: words.crisis }),
-        expect.objectContaining({ event: 'resolved', by: 'alice', note: expect.stringContaining(words.resolution) }),
-      ]),
-    );
-  }
+  const timeline = await desk.api('GET', `/incidents/${id}/timeline`, undefined, sue);
+  expect(timeline.status).toBe(200);
+  expect(timeline.body.timeline).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ event: 'crisis declared', by: 'alice', note: words.crisis }),
+      expect.objectContaining({ event: 'resolved', by: 'alice', note: expect.stringContaining(words.resolution) }),
+    ]),
+  );
   expect((await desk.api('GET', `/incidents/${id}/timeline`, undefined, bob)).status).toBe(403);
 });
