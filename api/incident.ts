@@ -111,12 +111,12 @@ export function incidentRoutes(deps: ApiDeps, table: RouteTable): Router {
   const { roles } = table;
 
   const links = itemLinks('/incidents', INCIDENT_ACTIONS, incidentWorkflowId, deps);
-  /** A private emergency in full for those who may read private items and the people working it. */
-  const seesInFull = (req: Request<any>, view: IncidentView) =>
-    !view.incident.private ||
-    may(req, roles, 'read-private') ||
-    view.acknowledgedBy === req.principal?.name ||
-    view.responders.includes(req.principal?.name ?? '');
+  /**
+   * A private emergency in full only for those who may read private items: acknowledging or being
+   * added as a responder is open to every agent, so neither may open it (the on-call still acts on
+   * it from the redacted view; a supervisor sees what is on fire).
+   */
+  const seesInFull = (req: Request<any>, isPrivate: boolean | undefined) => !isPrivate || may(req, roles, 'read-private');
 
   post('/', 'file', async (req, res) => {
     const body = parseBody(intake, req.body, 'incident');
@@ -156,7 +156,7 @@ export function incidentRoutes(deps: ApiDeps, table: RouteTable): Router {
     '/:id',
     'read',
     workflowStateRoute(client, incidentWorkflowId, incidentStateQuery, notFound, (view: IncidentView, req) =>
-      seesInFull(req, view) ? view : redacted(view as any, REDACTED_VIEW, PRIVATE_INCIDENT),
+      seesInFull(req, view.incident.private) ? view : redacted(view as any, REDACTED_VIEW, PRIVATE_INCIDENT),
     ),
   );
 
@@ -164,18 +164,10 @@ export function incidentRoutes(deps: ApiDeps, table: RouteTable): Router {
   get('/:id/timeline', 'read', async (req, res) => {
     const id = itemIdFrom(req.params.id);
     const page = parseQuery(z.strictObject(pageQuery()), req.query, 'page');
-    const { rows } = await pool.query<{ private: boolean; acknowledged_by: string | null }>(
-      'SELECT private, acknowledged_by FROM incidents WHERE id = $1',
-      [id],
-    );
+    // The projection row decides (never a live query that may fail): fail closed.
+    const { rows } = await pool.query<{ private: boolean }>('SELECT private FROM incidents WHERE id = $1', [id]);
     if (!rows[0]) throw notFound(id);
-    // Its responders are in the workflow's view; without one (no worker, or past retention) the row decides.
-    const view = (await client.workflow.getHandle(incidentWorkflowId(id)).query(incidentStateQuery).catch(() => null)) as IncidentView | null;
-    const row = rows[0];
-    const inFull = view
-      ? seesInFull(req, view)
-      : !row.private || may(req, roles, 'read-private') || (row.acknowledged_by !== null && row.acknowledged_by === req.principal?.name);
-    if (!inFull) throw forbidden(roles, req.principal!, 'read-private', `incident ${id} is private: its timeline`);
+    if (!seesInFull(req, rows[0].private)) throw forbidden(roles, req.principal!, 'read-private', `incident ${id} is private: its timeline`);
     const timeline = await timelineOf(pool, 'incidents', id, page, deps.encryptionKeys);
     if (!timeline) throw notFound(id);
     res.json({ id, timeline, ...page });
@@ -211,7 +203,7 @@ export const INCIDENT_ACTION_NEEDS: Record<IncidentAction, Permission> = {
   'close-follow-up': 'act',
 };
 
-const PRIVATE_INCIDENT = 'a private emergency: shown in full to supervisors, security and the people working it';
+const PRIVATE_INCIDENT = 'a private emergency: shown in full to supervisors and security';
 const REDACTED_VIEW = ['id', 'workflowId', 'status', 'createdAt', 'level', 'acknowledgedAt', 'acknowledgedBy', 'acknowledgeDueAt', 'breached', 'resolvedAt', 'closedAt', 'version'];
 
 const notFound = (id: string) => new HttpError(404, `no incident "${id}"; check the id returned by POST /incidents`);

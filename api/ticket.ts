@@ -2,6 +2,7 @@
 // update), the ticket itself (a workflow query) and lists (the PostgreSQL projection).
 import type { Request, Router } from 'express';
 import { z } from 'zod';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { CHANNELS, resolveTicketPolicy } from '../domain/policy';
 import {
   DESK_ASSIGNEE,
@@ -340,7 +341,7 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
     refuseActorFields(req.body, ['agent'], 'next-ticket request');
     parseBody(next, req.body, 'next-ticket request');
     const agent = actingName(req);
-    const ticket = await takeNextTicket(client, pool, agent);
+    const ticket = await takeNextTicket(client, pool, agent, may(req, roles, 'read-private'));
     if (ticket) res.locals.audit = { target: ticket.id };
     res.json(ticket ? { ticket } : { ticket: null, message: `no open ticket for ${agent} or unassigned` });
   });
@@ -360,6 +361,37 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
     if (!rows[0]) throw notFound(id);
     if (!seesInFull(req, rows[0])) throw forbidden(roles, req.principal!, 'read-private', `ticket ${id} is private: its timeline and messages`);
     return id;
+  }
+
+  /**
+   * Being a private ticket's assignee opens it, so who holds a ticket is a supervisor's to change: an
+   * agent takes no private ticket and no ticket someone else holds, and acts on a private ticket only
+   * when it is theirs. The requester's own answers (through the intake) are theirs to give.
+   */
+  async function checkHolder(req: Request<any>, id: string, action: TicketAction, forRequester: boolean): Promise<void> {
+    if (forRequester || may(req, roles, 'supervise')) return;
+    const ticket = await holderOf(id);
+    if (!ticket) return; // no such ticket: the workflow answers 404
+    const me = req.principal!.name;
+    if (action === 'assign' && ticket.assignee !== null && ticket.assignee !== me) {
+      throw forbidden(roles, req.principal!, 'supervise', `ticket ${id} is ${ticket.assignee}'s: reassigning it`);
+    }
+    if (ticket.private && !may(req, roles, 'read-private') && (action === 'assign' || ticket.assignee !== me)) {
+      throw forbidden(roles, req.principal!, 'read-private', `ticket ${id} is private: ${action === 'assign' ? 'taking it' : 'acting on it unless it is yours'}`);
+    }
+  }
+
+  /** Whether the ticket is private and who holds it: the projection row, or before its first write the workflow. */
+  async function holderOf(id: string): Promise<{ private: boolean; assignee: string | null } | null> {
+    const { rows } = await pool.query<{ private: boolean; assignee: string | null }>('SELECT private, assignee FROM tickets WHERE id = $1', [id]);
+    if (rows[0]) return rows[0];
+    try {
+      const view = (await client.workflow.getHandle(ticketWorkflowId(id)).query(ticketStateQuery)) as TicketView;
+      return { private: view.ticket.private, assignee: view.assignee };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return null;
+      throw err;
+    }
   }
 
   // The whole timeline (the workflow keeps the latest entries) and the conversation's message bodies.
@@ -389,6 +421,7 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
     if (action === 'assign' && input.assignee !== input.by && !may(req, roles, 'supervise')) {
       throw forbidden(roles, req.principal!, 'supervise', 'assigning a ticket to someone else');
     }
+    await checkHolder(req, id, action, input.role === 'requester' || action === 'satisfaction');
     const answer = await actOnTicket({ client, pool, encryptionKeys }, id, action, input as ActionBody<TicketAction>, idempotencyKeyOf(req));
     res.json({ ...answer, links: links(id) });
   });
@@ -420,13 +453,14 @@ const TAKE_ATTEMPTS = 10;
  * which becomes theirs. A ticket someone else took in the meantime is refused by its workflow, and the
  * next oldest is tried.
  */
-async function takeNextTicket(client: ApiDeps['client'], pool: ApiDeps['pool'], agent: string): Promise<TicketView | null> {
+async function takeNextTicket(client: ApiDeps['client'], pool: ApiDeps['pool'], agent: string, mayTakePrivate: boolean): Promise<TicketView | null> {
+  // An unassigned private ticket goes to whoever may read private tickets; an agent is given one by a supervisor.
   const { rows } = await pool.query<{ id: string }>(
     `SELECT id FROM tickets
-      WHERE status IN ('open', 'acknowledged') AND (assignee = $1 OR assignee IS NULL)
+      WHERE status IN ('open', 'acknowledged') AND (assignee = $1 OR (assignee IS NULL AND (NOT private OR $3)))
       ORDER BY (assignee IS NULL), created_at, id
       LIMIT $2`,
-    [agent, TAKE_ATTEMPTS],
+    [agent, TAKE_ATTEMPTS, mayTakePrivate],
   );
   for (const { id } of rows) {
     try {

@@ -92,12 +92,49 @@ test("a private ticket is redacted for an agent it is not assigned to, whole for
   expect((await desk.api('GET', `/tickets/${id}/timeline`, undefined, bob)).status).toBe(403);
   expect((await desk.api('GET', `/tickets/${id}/messages`, undefined, bob)).status).toBe(403);
 
+  // Being its assignee would open it: an agent can neither take it nor act on it.
+  const taking = await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'bob' }, bob);
+  expect(taking.status).toBe(403);
+  expect(taking.body.error).toMatch(/private/);
+  expect((await desk.api('POST', `/tickets/${id}/reply`, { message: 'hello' }, bob)).status).toBe(403);
+  const next = await desk.api('POST', '/tickets/next', {}, { name: 'nina', role: 'agent' });
+  expect(next.body.ticket?.id).not.toBe(id);
+  // The requester's own words still come in through the intake.
+  expect((await desk.api('POST', `/tickets/${id}/reply`, { role: 'requester', message: 'any news?' }, intake)).status).toBe(200);
+
   const asSue = await desk.api('GET', `/tickets/${id}`, undefined, sue);
   expect(asSue.body.ticket.requester.email).toBe('quentin.quirk@example.com');
   expect((await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'bob' }, sue)).status).toBe(200);
   const assigned = await desk.api('GET', `/tickets/${id}`, undefined, bob);
   expect(assigned.body.ticket.requester.name).toBe('Quentin Quirk');
   expect((await desk.api('GET', `/tickets/${id}/timeline`, undefined, bob)).status).toBe(200);
+  expect((await desk.api('POST', `/tickets/${id}/reply`, { message: 'Looking into it.' }, bob)).status).toBe(200);
+  // Once it is bob's, another agent cannot make it theirs.
+  const stolen = await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'alice' }, alice);
+  expect(stolen.status).toBe(403);
+  expect((await desk.ticket(id)).assignee).toBe('bob');
+});
+
+test('a ticket someone holds is theirs: another agent cannot take it over', async () => {
+  const id = await fileTicket({ subject: 'Monitor flickers' });
+  expect((await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'alice' }, alice)).status).toBe(200);
+  const taken = await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'bob' }, bob);
+  expect(taken.status).toBe(403);
+  expect(taken.body.error).toMatch(/alice's/);
+  expect((await desk.api('POST', `/tickets/${id}/assign`, { assignee: 'bob' }, sue)).status).toBe(200);
+});
+
+test('a private emergency is shown in full to supervisors only, even to the agent who acknowledged it', async () => {
+  const raised = await desk.api('POST', '/incidents', { title: 'Payroll file mailed to all staff', description: 'Salaries of 40 people', private: true }, intake);
+  const id = raised.body.id as string;
+  expect((await desk.api('POST', `/incidents/${id}/acknowledge`, {}, alice)).status).toBe(200);
+  expect((await desk.api('POST', `/incidents/${id}/add-responder`, { responder: 'carl' }, alice)).status).toBe(200);
+  const asAlice = await desk.api('GET', `/incidents/${id}`, undefined, alice);
+  expect(asAlice.body.redacted).toEqual(expect.any(String));
+  expect(JSON.stringify(asAlice.body)).not.toMatch(/Payroll|Salaries/);
+  await eventually(() => desk.api('GET', `/incidents/${id}/timeline`, undefined, sue), (r) => r.status === 200);
+  expect((await desk.api('GET', `/incidents/${id}/timeline`, undefined, alice)).status).toBe(403);
+  expect((await desk.api('GET', `/incidents/${id}`, undefined, sue)).body.incident.title).toBe('Payroll file mailed to all staff');
 });
 
 test('a security report is the security team’s: others see it redacted and cannot publish it', async () => {
