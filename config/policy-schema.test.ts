@@ -40,6 +40,23 @@ const mondaysOnly = (holidays: string[]): BusinessCalendar => ({
   holidays,
 });
 
+describe('roles in a policy', () => {
+  it('replace the default of the same name, and must leave someone to manage keys', () => {
+    const policy = parsePolicy({ ...DEFAULT_POLICY, roles: { triage: ['read', 'act'], agent: ['read'] } }, 'test.json', { now: NOW });
+    expect(policy.roles).toEqual({ triage: ['read', 'act'], agent: ['read'] });
+    expect(() => parsePolicy({ ...DEFAULT_POLICY, roles: { admin: ['read'] } }, 'test.json', { now: NOW })).toThrow(/no role grants "manage"/);
+    expect(() => parsePolicy({ ...DEFAULT_POLICY, roles: { agent: ['fly'] } }, 'test.json', { now: NOW })).toThrow(/roles\.agent\.0/);
+    expect(() => parsePolicy({ ...DEFAULT_POLICY, roles: { Agent: ['read'] } }, 'test.json', { now: NOW })).toThrow(/lowercase word/);
+  });
+
+  it('give decode only to a role that may read everything it shows', () => {
+    expect(() => parsePolicy({ ...DEFAULT_POLICY, roles: { supervisor: ['read', 'read-private', 'decode'] } }, 'test.json', { now: NOW })).toThrow(
+      /roles\.supervisor: decode shows every payload/,
+    );
+    expect(parsePolicy({ ...DEFAULT_POLICY, roles: { operator: ['decode', 'read-private', 'security'] } }, 'test.json', { now: NOW }).roles).toBeDefined();
+  });
+});
+
 describe('the SLA policy', () => {
   it('the built-in default and demo policies are valid', () => {
     expect(loadPolicy('default').name).toBe('default');

@@ -141,9 +141,7 @@ const policyShape = strict({
   incident: incidentSchema.optional(),
   security: securitySchema.optional(),
   workItems: workItemsSchema.optional(),
-  roles: z
-    .record(z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'a role is a lowercase word such as "agent"'), z.array(z.enum(PERMISSIONS)))
-    .optional(),
+  roles: z.record(z.string(), z.array(z.enum(PERMISSIONS))).optional(),
 });
 
 type ParsedPolicy = z.infer<typeof policyShape>;
@@ -169,6 +167,18 @@ function checkAcrossSections(policy: ParsedPolicy, ctx: z.RefinementCtx, now: nu
   checkIncident(policy, ctx);
   if (policy.roles && !Object.values(rolesOf(policy as Policy)).some((permissions) => permissions.includes('manage'))) {
     ctx.addIssue({ code: 'custom', path: ['roles'], message: 'no role grants "manage": nobody could manage keys; keep it on "admin"' });
+  }
+  for (const [role, permissions] of Object.entries(policy.roles ?? {})) {
+    if (!/^[a-z][a-z0-9-]{0,39}$/.test(role)) {
+      ctx.addIssue({ code: 'custom', path: ['roles', role], message: 'a role is a lowercase word such as "agent" (letters, digits, -)' });
+    }
+    if (permissions?.includes('decode') && !(permissions.includes('read-private') && permissions.includes('security'))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['roles', role],
+        message: 'decode shows every payload, private items and security reports included: a role with it needs read-private and security too',
+      });
+    }
   }
   const chain = policy.security?.escalationChain;
   if (chain !== undefined) checkChainName(policy, ctx, chain, ['security', 'escalationChain']);

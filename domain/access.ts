@@ -17,7 +17,10 @@ export const PERMISSIONS = [
   'read-private',
   /** Read security reports in full and act on them, disclosure included. */
   'security',
-  /** Decode Temporal payloads through the codec server (the Temporal UI). */
+  /**
+   * Decode Temporal payloads through the codec server (the Temporal UI): every item's words, private
+   * ones and security reports included, so only for a role that also has `read-private` and `security`.
+   */
   'decode',
   /** API keys, the policy, the audit trail. */
   'manage',
@@ -30,8 +33,8 @@ export type Roles = Record<string, readonly Permission[]>;
 export const DEFAULT_ROLES: Roles = {
   intake: ['file', 'relay-requester'],
   agent: ['file', 'read', 'act'],
-  supervisor: ['file', 'read', 'act', 'supervise', 'read-private', 'decode'],
-  security: ['file', 'read', 'security', 'read-private'],
+  supervisor: ['file', 'read', 'act', 'supervise', 'read-private'],
+  security: ['file', 'read', 'security', 'read-private', 'decode'],
   admin: PERMISSIONS,
 };
 
