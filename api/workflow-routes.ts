@@ -222,9 +222,11 @@ export async function projectionPage(
 
 /**
  * The `Idempotency-Key` header of an action: the same key on a retried request gives one effect (the
- * same update, the same stored message). Optional; a bad one is a 400 naming the header.
+ * same update, the same stored message). Optional; a bad one is a 400 naming the header. Scoped to the
+ * caller's credential and name, so another caller sending the same key acts on its own, never taking
+ * the first caller's answer (or dropping its own message).
  */
-export function idempotencyKeyOf(req: Request): string | undefined {
+export function idempotencyKeyOf(req: Request<any>): string | undefined {
   const key = req.get('idempotency-key');
   if (key === undefined) return undefined;
   const problem = idProblem(key);
@@ -232,7 +234,9 @@ export function idempotencyKeyOf(req: Request): string | undefined {
     const message = `${problem}; send a short token such as a UUID`;
     throw new HttpError(400, `invalid Idempotency-Key: ${message}`, [{ field: 'Idempotency-Key', message }]);
   }
-  return key;
+  const principal = req.principal;
+  if (!principal) throw new HttpError(401, 'this needs a credential');
+  return `${createHash('sha256').update(`${principal.credential}\0${principal.name}`).digest('hex').slice(0, 16)}:${key}`;
 }
 
 /** What an action's answer keeps; a run of the first model answered with its whole view (these are in it). */

@@ -285,3 +285,22 @@ test('a revoked key stops working at the next request', async () => {
   expect(await revokeKey(desk.db.pool, id)).toBe(true);
   expect((await fetch(`${desk.url}/me`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
 });
+
+test("an Idempotency-Key is the caller's own: a retry has one effect, another caller's same key acts for them", async () => {
+  const id = await fileTicket({ subject: 'Retry me' });
+  const say = async (as: { name: string; role: string }, message: string) => {
+    const res = await fetch(`${desk.url}/tickets/${id}/reply`, {
+      method: 'POST',
+      headers: { ...(await desk.credentials.headers(as.name, as.role)), 'content-type': 'application/json', 'idempotency-key': 'k-123' },
+      body: JSON.stringify({ message }),
+    });
+    return res.status;
+  };
+  expect(await say(alice, 'first from alice')).toBe(200);
+  expect(await say(alice, 'first from alice')).toBe(200); // the retry
+  expect(await say({ name: 'sue', role: 'supervisor' }, 'sue says hi')).toBe(200);
+  const view = await eventually(() => desk.ticket(id), (t) => t.messages >= 2);
+  expect(view.messages).toBe(2);
+  const bodies = (await desk.api('GET', `/tickets/${id}/messages`)).body.messages.map((m: { body: string; author: string }) => [m.author, m.body]);
+  expect(bodies).toEqual([['alice', 'first from alice'], ['sue', 'sue says hi']]);
+});
