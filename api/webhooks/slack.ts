@@ -83,6 +83,12 @@ export type SlackAgents = readonly string[] | null;
 const mayActInSlack = (agents: SlackAgents, userId: string | undefined) => agents === null || (userId !== undefined && agents.includes(userId));
 const NOT_AN_AGENT = 'Only the desk\'s agents act on tickets from Slack; ask an admin to add your Slack user id to SLACK_AGENT_USERS.';
 
+/**
+ * Who acted, as the timeline records it: the Slack user id Slack signed for, under `slack:` so it can
+ * never pass for a desk principal of the same name (a Slack user called "admin" is not the admin).
+ */
+const slackActor = (user: string | undefined) => `slack:${user ?? 'unknown'}`;
+
 export function slackWebhook(deps: ApiDeps, signingSecret: string | undefined, agents: SlackAgents = null): Router {
   const router = Router();
   const events = slackEventSchema();
@@ -212,7 +218,7 @@ async function escalateReactedTicket(deps: ApiDeps, event: SlackEvent): Promise<
   }
   try {
     await actOnTicket(deps, ticketId, 'escalate', {
-      by: event.user ?? 'slack',
+      by: slackActor(event.user),
       reason: 'the :escalate: reaction in Slack',
     });
   } catch (err) {
@@ -268,7 +274,7 @@ async function slashCommand(
     return;
   }
   const command = form.data;
-  const by = command.user_name || command.user_id || 'slack';
+  const by = slackActor(command.user_id || command.user_name);
   const [verb = '', id = '', ...rest] = command.text.split(/\s+/);
   const acting = verb.toLowerCase() !== 'status';
   const work = acting && !mayActInSlack(agents, command.user_id) ? Promise.resolve(NOT_AN_AGENT) : runCommand(deps, by, verb.toLowerCase(), id, rest.join(' '));
@@ -301,7 +307,7 @@ async function interactivity(
     res.status(200).end();
     return;
   }
-  const by = payload.user?.username || payload.user?.name || payload.user?.id || 'slack';
+  const by = slackActor(payload.user?.id || payload.user?.username || payload.user?.name);
   const allowed = mayActInSlack(agents, payload.user?.id);
   const work = Promise.all(
     payload.actions.map((action) => {

@@ -36,5 +36,5 @@ test('a Slack user who is not listed is told so and changes nothing; a listed on
   const acked = await command(`ack ${id}`, 'U0BOB');
   expect(acked.body.text).toContain(`Ticket ${id} acknowledged`);
   const ticket = await eventually(() => desk.ticket(id), (t) => t.status === 'acknowledged');
-  expect(ticket.timeline).toContainEqual(expect.objectContaining({ event: 'acknowledged', by: 'u0bob' }));
+  expect(ticket.timeline).toContainEqual(expect.objectContaining({ event: 'acknowledged', by: 'slack:U0BOB' }));
 });

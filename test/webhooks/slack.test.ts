@@ -201,7 +201,7 @@ test(':escalate: on a message the desk posted about a ticket escalates that tick
   const ticket = await eventually(() => desk.ticket(id), (t) => t.escalations.length > 0);
   expect(ticket.escalations).toEqual([expect.objectContaining({ sla: 'resolution', level: 1, manual: true })]);
   expect(ticket.timeline).toContainEqual(
-    expect.objectContaining({ event: 'escalated by an agent', by: 'U0LEAD', note: 'the :escalate: reaction in Slack' }),
+    expect.objectContaining({ event: 'escalated by an agent', by: 'slack:U0LEAD', note: 'the :escalate: reaction in Slack' }),
   );
 });
 
@@ -242,7 +242,7 @@ test('/support ack acknowledges the ticket and answers the agent privately', asy
   // The answer is given once the ticket took the action.
   const ticket = await desk.ticket(id);
   expect(ticket.status).toBe('acknowledged');
-  expect(ticket.timeline).toContainEqual(expect.objectContaining({ event: 'acknowledged', by: 'alice' }));
+  expect(ticket.timeline).toContainEqual(expect.objectContaining({ event: 'acknowledged', by: 'slack:U0ALICE' }));
 
   // A second ack is refused by the ticket itself, and the agent is told why.
   expect((await commandAnswer(`ack ${id}`)).text).toMatch(/already acknowledged/);
@@ -278,7 +278,7 @@ test('the ticket_ack button acknowledges and the result goes to the response_url
     (a) => a !== undefined,
   );
   expect(answer).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining(`Ticket ${id} acknowledged`) });
-  expect((await desk.ticket(id)).timeline).toContainEqual(expect.objectContaining({ event: 'acknowledged', by: 'bob' }));
+  expect((await desk.ticket(id)).timeline).toContainEqual(expect.objectContaining({ event: 'acknowledged', by: 'slack:U0BOB' }));
 });
 
 describe('a request Slack did not sign is refused with 401 and touches nothing', () => {
