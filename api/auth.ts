@@ -3,7 +3,7 @@
 import type { RequestHandler } from 'express';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { Pool } from 'pg';
-import { findKey } from '../db/api-keys';
+import { findKey, nameHasKey } from '../db/api-keys';
 import type { Principal } from '../domain/access';
 import { TEXT_RULES, textProblem } from '../domain/text-rules';
 import { ConfigError } from '../config/env';
@@ -50,7 +50,11 @@ export function createAuthenticator(pool: Pool, jwt: JwtSettings | null): Authen
   const jwks = jwt ? createRemoteJWKSet(new URL(jwt.jwksUrl)) : null;
   return {
     async principalOf(credential) {
-      if (jwt && jwks && JWT_SHAPE.test(credential)) return principalOfToken(credential, jwt, jwks);
+      if (jwt && jwks && JWT_SHAPE.test(credential)) {
+        const principal = await principalOfToken(credential, jwt, jwks);
+        // A name is one person: a token may not carry the name of someone who holds an API key.
+        return principal && !(await nameHasKey(pool, principal.name)) ? principal : null;
+      }
       const key = await findKey(pool, credential);
       return key ? { name: key.name, roles: [key.role], credential: `key:${key.id}` } : null;
     },

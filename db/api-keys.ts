@@ -28,10 +28,18 @@ export function newKey(): { id: string; key: string } {
 
 export class KeyError extends Error {}
 
-export async function createKey(pool: Pool, name: string, role: string, knownRoles: readonly string[]): Promise<{ id: string; key: string }> {
-  const problem = name.trim() === '' ? 'must not be empty' : textProblem(name, TEXT_RULES.name);
+/**
+ * A new key for `name` with `role`. The name is who the timeline says acted, so one name is one
+ * person: a second live key for a name (a rotation) must have the same role.
+ */
+export async function createKey(pool: Pool, rawName: string, role: string, knownRoles: readonly string[]): Promise<{ id: string; key: string }> {
+  const name = rawName.trim();
+  const problem = name === '' ? 'must not be empty' : textProblem(name, TEXT_RULES.name);
   if (problem) throw new KeyError(`--name ${problem}`);
   if (!knownRoles.includes(role)) throw new KeyError(`--role "${role}" is not a role; use one of ${knownRoles.join(', ')}`);
+  const { rows } = await pool.query<{ id: string; role: string }>('SELECT id, role FROM api_keys WHERE name = $1 AND revoked_at IS NULL', [name]);
+  const other = rows.find((r) => r.role !== role);
+  if (other) throw new KeyError(`${name} already has a live key with role ${other.role} (${other.id}): one name is one person; revoke it first or choose another name`);
   const made = newKey();
   await pool.query('INSERT INTO api_keys (id, name, role, key_hash) VALUES ($1, $2, $3, $4)', [made.id, name, role, hashOf(made.key)]);
   return made;
@@ -46,6 +54,12 @@ export async function listKeys(pool: Pool): Promise<ApiKeyRow[]> {
 export async function revokeKey(pool: Pool, id: string): Promise<boolean> {
   const { rowCount } = await pool.query('UPDATE api_keys SET revoked_at = clock_timestamp() WHERE id = $1 AND revoked_at IS NULL', [id]);
   return rowCount === 1;
+}
+
+/** Whether a live key has this name (a token's name must not pass for a key's person). */
+export async function nameHasKey(pool: Pool, name: string): Promise<boolean> {
+  const { rowCount } = await pool.query('SELECT 1 FROM api_keys WHERE name = $1 AND revoked_at IS NULL LIMIT 1', [name]);
+  return (rowCount ?? 0) > 0;
 }
 
 /** The live key a bearer token is, or null. */

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { createAuthenticator, jwtSettingsFromEnv, type Authenticator } from '../api/auth';
+import { createKey } from '../db/api-keys';
 import { createTestDatabase, type TestDatabase } from './postgres';
 
 let db: TestDatabase;
@@ -59,6 +60,12 @@ test('expired, foreign, wrongly signed or mis-addressed tokens prove nothing', a
   expect(await auth.principalOf(await token({}, { key: otherKey }))).toBeNull();
   expect(await auth.principalOf('eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.')).toBeNull(); // alg none
   expect(await auth.principalOf(await token({ preferred_username: 'bad\u0000name' }))).toBeNull();
+});
+
+test("a token carrying the name of someone with an API key proves nothing: one name is one person", async () => {
+  await createKey(db.pool, 'keyholder', 'agent', ['agent']);
+  expect(await auth.principalOf(await token({ preferred_username: 'keyholder', realm_access: { roles: ['admin'] } }))).toBeNull();
+  expect(await auth.principalOf(await token({ preferred_username: 'someone-else', realm_access: { roles: ['agent'] } }))).not.toBeNull();
 });
 
 test('the settings are all or nothing', () => {

@@ -53,5 +53,10 @@ test('mistakes answer with what to do, and exit 2', () => {
   const badRole = desk('keys', 'create', '--name', 'bob', '--role', 'overlord');
   expect([badRole.status, badRole.err]).toEqual([2, expect.stringMatching(/not a role; use one of intake, agent/)]);
   expect(desk('keys', 'revoke', 'nope').err).toMatch(/no active key "nope"/);
+  // One name is one person: a second live key for a name keeps its role; names are trimmed.
+  expect(desk('keys', 'create', '--name', ' carol ', '--role', 'agent').status).toBe(0);
+  expect(desk('keys', 'create', '--name', 'carol', '--role', 'agent').status).toBe(0);
+  const other = desk('keys', 'create', '--name', 'carol', '--role', 'admin');
+  expect([other.status, other.err]).toEqual([2, expect.stringMatching(/carol already has a live key with role agent/)]);
   expect(desk('frobnicate').status).toBe(2);
 }, 120_000);
