@@ -12,7 +12,7 @@ import { auditListing, auditTrail, requestId } from './audit';
 import { authenticate, HOW_TO_AUTHENTICATE, type Authenticator } from './auth';
 import { codecCookieAsBearer, codecCors, codecFormKeyAsBearer, codecHandler, codecSessionPage, codecSessionSet } from './codec-server';
 import { errorHandler, undecodablePath } from './errors';
-import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limit';
+import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, failedCredentialLimit, type RateLimits } from './rate-limit';
 import { incidentRoutes } from './incident';
 import { securityReportRoutes } from './security-report';
 import { ticketRoutes } from './ticket';
@@ -59,6 +59,7 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
     next();
   });
   app.use(auditTrail(deps.pool, log));
+  app.use(failedCredentialLimit(limits));
   // Webhooks first: their signatures are checked on the raw bytes, before express.json() parses them.
   // A sender proves itself by its signature; the audit names it as the principal.
   for (const vendor of ['slack', 'zendesk', 'pagerduty', 'gitlab']) routes.routes.push({ method: 'POST', path: `/webhooks/${vendor}`, needs: 'signed' });

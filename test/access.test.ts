@@ -163,3 +163,23 @@ test('rate limits: per credential and per source address on intake and actions, 
     await new Promise((resolve) => limited.close(resolve));
   }
 });
+
+test('guessing: answers of 401 from one address are limited on every route and method, webhooks included', async () => {
+  process.env.GITLAB_WEBHOOK_TOKEN = 'gitlab-token-of-this-test'; // read when the app is built
+  const limited = deskApp({ windowMs: 60_000, perCredential: 0, perAddress: 0, failedPerAddress: 3 }).app.listen(0);
+  delete process.env.GITLAB_WEBHOOK_TOKEN;
+  const base = `http://127.0.0.1:${(limited.address() as AddressInfo).port}`;
+  try {
+    const admin = await credentials.headers();
+    expect((await fetch(`${base}/me`, { headers: admin })).status).toBe(200); // a good credential does not count
+    expect((await fetch(`${base}/me`, { headers: { authorization: 'Bearer guess-1' } })).status).toBe(401);
+    expect((await fetch(`${base}/tickets`, { headers: { authorization: 'Bearer guess-2' } })).status).toBe(401);
+    expect((await fetch(`${base}/webhooks/gitlab`, { method: 'POST', headers: { 'x-gitlab-token': 'guess-3' }, body: '{}' })).status).toBe(401);
+    const blocked = await fetch(`${base}/me`, { headers: { authorization: 'Bearer guess-4' } });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await fetch(`${base}/me`, { headers: admin })).status).toBe(429); // the address waits out the window
+  } finally {
+    await new Promise((resolve) => limited.close(resolve));
+  }
+});
