@@ -10,7 +10,7 @@ import { permissionsOf, rolesOf } from '../domain/access';
 import { declaredRoutes, RouteTable } from './access';
 import { auditListing, auditTrail, requestId } from './audit';
 import { authenticate, HOW_TO_AUTHENTICATE, type Authenticator } from './auth';
-import { codecCookieAsBearer, codecCors, codecFormKeyAsBearer, codecHandler, codecSessionPage, codecSessionSet } from './codec-server';
+import { codecCookieAsBearer, codecCors, codecFormKeyAsBearer, codecSessionSameOrigin, codecHandler, codecSessionPage, codecSessionSet } from './codec-server';
 import { errorHandler, undecodablePath } from './errors';
 import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, failedCredentialLimit, type RateLimits } from './rate-limit';
 import { incidentRoutes } from './incident';
@@ -69,7 +69,7 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
   // The codec server takes the UI's JSON and the session form, and answers the UI's preflight.
   if (deps.codec) {
     const codec = declaredRoutes(routes, '/codec', authenticate(deps.auth));
-    app.use('/codec', codecCors(deps.codecOrigins ?? ['http://localhost:8233']), codecCookieAsBearer);
+    app.use('/codec', codecCors(deps.codecOrigins ?? ['http://localhost:8233']), codecSessionSameOrigin, codecCookieAsBearer);
     app.use('/codec', express.json({ limit: '4mb' }), express.urlencoded({ extended: false, limit: '4kb' }), codecFormKeyAsBearer);
     codec.get('/session', 'public', codecSessionPage);
     codec.post('/session', 'decode', codecSessionSet);

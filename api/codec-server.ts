@@ -97,8 +97,20 @@ export const codecFormKeyAsBearer: RequestHandler = (req, _res, next) => {
   next();
 };
 
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The session form is this API's own page: a post from another site (login CSRF) is refused. */
+export const codecSessionSameOrigin: RequestHandler = (req, _res, next) => {
+  if (req.method !== 'POST' || req.path !== '/session') return next();
+  const origin = req.get('origin');
+  const crossSite = req.get('sec-fetch-site') === 'cross-site' || (origin !== undefined && origin !== 'null' && new URL(origin).host !== req.get('host'));
+  if (crossSite) throw new HttpError(403, 'the codec session is set from its own page, GET /codec/session, not from another site');
+  next();
+};
+
 export const codecSessionSet: RequestHandler = (req, res) => {
   const key = (req.get('authorization') ?? '').replace(/^Bearer +/i, '');
   res.cookie(CODEC_COOKIE, key, { httpOnly: true, sameSite: 'lax', path: '/codec', maxAge: 12 * 3600_000, secure: req.secure });
-  res.type('html').send(`<!doctype html><meta charset="utf-8"><p>Done: ${req.principal?.name} may decode in this browser for 12 hours.</p>`);
+  res.type('html').send(`<!doctype html><meta charset="utf-8"><p>Done: ${escapeHtml(req.principal?.name ?? '')} may decode in this browser for 12 hours.</p>`);
 };

@@ -37,7 +37,8 @@ async function main(): Promise<void> {
       .map((o) => o.trim().replace(/\/$/, ''))
       .filter(Boolean),
   });
-  const server = app.listen(config.port, () => {
+  // HOST: every interface by default (a container); npm start keeps a laptop's desk on 127.0.0.1.
+  const server = app.listen(config.port, process.env.HOST || '0.0.0.0', () => {
     logger.info(
       { url: `http://localhost:${config.port}`, policy: config.policy.name, credentials: jwt ? `API keys and JWTs from ${jwt.issuer}` : 'API keys' },
       'API listening',

@@ -192,6 +192,8 @@ function appEnvironment(temporal: Temporal, database: Database, apiPort: number,
     TEMPORAL_NAMESPACE: temporal.namespace,
     DATABASE_URL: database.url,
     PORT: String(apiPort),
+    // Like Temporal and PostgreSQL here, the API answers this machine only unless HOST says otherwise.
+    HOST: process.env.HOST || '127.0.0.1',
   };
   if (!env.TEMPORAL_UI_URL && temporal.uiUrl) env.TEMPORAL_UI_URL = temporal.uiUrl; // the API links workflows to it
   // The UI's pages call the codec server from either name of this machine.

@@ -234,6 +234,19 @@ test('the codec server decodes a private ticket’s history for a decode credent
   expect((await decode({ cookie })).status).toBe(200);
   expect((await fetch(`${desk.url}/tickets`, { headers: { cookie } })).status).toBe(401);
 
+  // The form is the API's own page: a post from another site is refused; the name on the answer is escaped.
+  const crossSite = await fetch(`${desk.url}/codec/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+    body: 'key=whatever',
+  });
+  expect(crossSite.status).toBe(403);
+  const odd = (await desk.credentials.headers('<img src=x onerror=alert(1)>', 'security')).authorization.slice('Bearer '.length);
+  const oddPage = await fetch(`${desk.url}/codec/session`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${encodeURIComponent(odd)}` });
+  const html = await oddPage.text();
+  expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+  expect(html).not.toContain('<img');
+
   const preflight = await fetch(`${desk.url}/codec/decode`, {
     method: 'OPTIONS',
     headers: { origin: 'http://localhost:8233', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },

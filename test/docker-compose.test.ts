@@ -210,7 +210,7 @@ describe('docker-compose.yml', () => {
 
     it('the UI publishes 8233 and points at temporal:7233', () => {
       const ui = service('temporal-ui');
-      expect(ports(ui)).toContain('8233:8080');
+      expect(ports(ui)).toContain('127.0.0.1:8233:8080'); // unauthenticated: this machine only
       expect(envValue(ui, 'TEMPORAL_ADDRESS')).toBe('temporal:7233');
     });
 
