@@ -239,7 +239,8 @@ describe('crisis', () => {
       expect((await state(h)).crisis).toBeNull();
 
       await sleepUntil(createdAt + H);
-      const crisis = await eventually(() => state(h), (s) => s.announcements.length === CHANNELS.length);
+      // The document and the announcements go out in lanes of their own: wait for all of them.
+      const crisis = await eventually(() => state(h), (s) => s.announcements.length === CHANNELS.length && s.document !== null);
       expect(crisis.crisis).toMatchObject({ by: 'system', reason: 'still open after 1h' });
       expect(crisis.crisis!.at - crisis.createdAt).toBeGreaterThanOrEqual(H);
       expect(crisis.crisis!.at - crisis.createdAt).toBeLessThan(H + S);
@@ -598,8 +599,11 @@ describe('a system that stays down (retried, then given up on)', () => {
       ]);
       expect(callsTo('pager', 'trigger').filter((c) => c.args.target === 'oncall-primary').length).toBeGreaterThan(1);
       expect(paged.pages[1]).toMatchObject({ level: 2, notified: ['oncall-secondary'] });
-      expect(paged.pages[1]!.at - paged.createdAt).toBeGreaterThanOrEqual(5 * S);
-      expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(6 * S);
+      // Due exactly when level 1 ends, and taken at the pass the timer wakes, however long level 1's
+      // page keeps retrying (how soon that pass runs is the machine's, so the bound is loose).
+      expect(paged.pages[1]!.dueAt! - paged.createdAt).toBe(5 * S);
+      expect(paged.pages[1]!.at).toBeGreaterThanOrEqual(paged.pages[1]!.dueAt!);
+      expect(paged.pages[1]!.at - paged.pages[1]!.dueAt!).toBeLessThan(3 * S);
       expect(await effects(h, 'page:')).toEqual(['page:2:1:oncall-secondary']);
     });
   });
