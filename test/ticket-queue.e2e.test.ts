@@ -36,7 +36,7 @@ describe('taking the next ticket', () => {
     expect(await next('frank')).toBe(b);
     expect(await next('gus')).toBeNull(); // every ticket is someone's
 
-    await http('POST', `/tickets/${a}/resolve`, { resolution: 'Done.' }, { as: 'erin' });
+    await http('POST', `/tickets/${a}/resolve`, { resolution: 'Done.' }, { as: 'erin', role: 'agent' });
     const none = await http('POST', '/tickets/next', {}, { as: 'erin', role: 'agent' });
     expect(none.body).toEqual({ ticket: null, message: 'no open ticket for erin or unassigned' });
   });

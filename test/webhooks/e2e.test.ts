@@ -88,7 +88,7 @@ test('a Zendesk ticket reaches Slack, is escalated from Slack, and an agent ackn
   else expect(reacted).toEqual({ status: 200, body: { ok: true } });
   // The lead's escalation, at its first level: the #support-escalations channel.
   const levelOne = (m: SlackMessage) =>
-    m.channel === '#support-escalations' && aboutTicket(m) && /was escalated by U0LEAD .*: escalation level 1\.$/.test(m.text);
+    m.channel === '#support-escalations' && aboutTicket(m) && /was escalated by slack:U0LEAD .*: escalation level 1\.$/.test(m.text);
   await eventually(async () => slack.messages.filter(levelOne), (found) => found.length > 0);
 
   // 4. An agent acknowledges it with the slash command and is answered privately.
