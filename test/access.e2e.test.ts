@@ -5,7 +5,7 @@ import type { WorkflowBundle } from '@temporalio/worker';
 import { eventually } from './eventually';
 import { bundleWorkflows } from './temporal';
 import { startWebhookDesk, type WebhookDesk } from './webhooks/desk';
-import { TEST_ADMIN_KEY } from './credentials';
+import { PEOPLE, TEST_ADMIN_KEY } from './credentials';
 
 let bundle: WorkflowBundle;
 let desk: WebhookDesk;
@@ -19,10 +19,7 @@ afterAll(async () => {
   await desk?.stop();
 });
 
-const intake = { name: 'webform', role: 'intake' };
-const alice = { name: 'alice', role: 'agent' };
-const bob = { name: 'bob', role: 'agent' };
-const sue = { name: 'sue', role: 'supervisor' };
+const { intake, alice, bob, sue } = PEOPLE;
 
 async function fileTicket(body: Record<string, unknown>): Promise<string> {
   const filed = await desk.api('POST', '/tickets', body, intake);

@@ -29,3 +29,11 @@ export async function testCredentials(pool: Pool): Promise<TestCredentials> {
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** The people the access tests act as: a name and a role, as `headers(name, role)` takes them. */
+export const PEOPLE = {
+  intake: { name: 'webform', role: 'intake' },
+  alice: { name: 'alice', role: 'agent' },
+  bob: { name: 'bob', role: 'agent' },
+  sue: { name: 'sue', role: 'supervisor' },
+} as const;

@@ -3,6 +3,7 @@
 // a private emergency's or a security report's words, and those who may read the item read them all
 // back through the API; those who may not, never.
 import type { WorkflowBundle } from '@temporalio/worker';
+import { PEOPLE } from './credentials';
 import { eventually } from './eventually';
 import { bundleWorkflows } from './temporal';
 import { startWebhookDesk, type WebhookDesk } from './webhooks/desk';
@@ -19,10 +20,7 @@ afterAll(async () => {
   await desk?.stop();
 });
 
-const intake = { name: 'webform', role: 'intake' };
-const alice = { name: 'alice', role: 'agent' };
-const bob = { name: 'bob', role: 'agent' };
-const sue = { name: 'sue', role: 'supervisor' };
+const { intake, alice, bob, sue } = PEOPLE;
 const sam = { name: 'sam', role: 'security' };
 
 /** Everything PostgreSQL holds as text: every text, varchar, array and jsonb column of every table of the test's schema. */
