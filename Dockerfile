@@ -1,6 +1,7 @@
 # support-desk: one image for both processes; docker-compose.yml picks the command per service
 #   worker: npm run worker   (tsx workers/main.ts)
 #   api:    npm run api      (tsx api/main.ts, listens on $PORT, default 3000)
+#   keys:   docker-compose exec api npm run desk -- keys create --name <name> --role <role>
 #
 # tsx (a production dependency) runs the TypeScript sources directly, so there is no build stage.
 # `npm ci` is not usable: package-lock.json carries no resolved URLs, so dependencies are resolved
@@ -26,6 +27,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY api ./api
+COPY db ./db
 COPY scripts ./scripts
 
 # Run as the unprivileged `node` user (uid 1000) that ships with the base image.

@@ -12,8 +12,8 @@
  * keys under `services:`, and each service's block runs until the next line indented two spaces or less.
  */
 import { spawnSync } from 'child_process';
-import { readFileSync } from 'fs';
-import { join } from 'path';
+import { existsSync, readFileSync } from 'fs';
+import { dirname, join, relative, resolve, sep } from 'path';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { TEST_ENCRYPTION_KEYS } from './encryption';
 
@@ -247,5 +247,30 @@ describe('docker-compose.yml', () => {
         expect(`${key}=${value.trim()}`).toMatch(/=\$\{POSTGRES_PASSWORD:-[^}]*\}$/);
       }
     });
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const copied = [...dockerfile.matchAll(/^COPY\s+(\S+)\s+\.\/\S*$/gm)].map((m) => m[1]);
+
+  it('copies every folder the worker, the API and `npm run desk` import from', () => {
+    // Follow the imports from the entry points: every project folder they reach must be in the image.
+    const reached = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      reached.add(relative(ROOT, file).split(sep)[0]!);
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+        const target = resolve(dirname(file), spec!);
+        const candidates = [`${target}.ts`, join(target, 'index.ts'), target];
+        const found = candidates.find((c) => existsSync(c) && c.endsWith('.ts'));
+        if (found) visit(found);
+      }
+    };
+    for (const entry of ['api/main.ts', 'workers/main.ts', 'scripts/desk.ts', 'workflows/index.ts']) visit(join(ROOT, entry));
+    expect([...reached].filter((folder) => !copied.includes(folder)).sort()).toEqual([]);
+    expect(reached.has('test')).toBe(false); // production code imports nothing from the tests
   });
 });
