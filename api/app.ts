@@ -3,8 +3,8 @@ import express from 'express';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Policy } from '../domain/policy';
-import type { PayloadCodec } from '@temporalio/common';
 import type { Logger } from 'pino';
+import { AesGcmCodec, type EncryptionKeys } from '../config/encryption';
 import { logger } from '../config/logger';
 import { permissionsOf, rolesOf } from '../domain/access';
 import { declaredRoutes, RouteTable } from './access';
@@ -29,13 +29,15 @@ export interface ApiDeps {
   /** Who is calling (api/auth.ts). */
   auth: Authenticator;
   rateLimits?: RateLimits;
-  /** The payload codec the codec server decodes with; without it, /codec answers 404. */
-  codec?: PayloadCodec;
   /** Origins that may call the codec server (the Temporal UI's). */
   codecOrigins?: string[];
   logger?: Pick<Logger, 'error' | 'warn' | 'info'>;
-  /** Seal a private item's words before PostgreSQL keeps them, and unseal them for those who may read them (db/sealed.ts). */
-  encryptionKeys?: import('../config/encryption').EncryptionKeys;
+  /**
+   * The desk's encryption keys: they seal a private item's words before PostgreSQL keeps them and
+   * unseal them for those who may read them (db/sealed.ts), and the codec server decodes with them.
+   * Without them, /codec answers 404 and no private text can be stored.
+   */
+  encryptionKeys?: EncryptionKeys;
 }
 
 /** The app and the declaration of every route it has (the access test walks both). */
@@ -62,19 +64,19 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
   app.use(failedCredentialLimit(limits));
   // Webhooks first: their signatures are checked on the raw bytes, before express.json() parses them.
   // A sender proves itself by its signature; the audit names it as the principal.
-  for (const vendor of ['slack', 'zendesk', 'pagerduty', 'gitlab']) routes.routes.push({ method: 'POST', path: `/webhooks/${vendor}`, needs: 'signed' });
-  app.use('/webhooks', webhookRoutes(deps));
+  app.use('/webhooks', webhookRoutes(deps, routes));
   app.use(addressLimit(limits));
 
   // The codec server takes the UI's JSON and the session form, and answers the UI's preflight.
-  if (deps.codec) {
+  if (deps.encryptionKeys) {
+    const payloadCodec = new AesGcmCodec(deps.encryptionKeys);
     const codec = declaredRoutes(routes, '/codec', authenticate(deps.auth));
     app.use('/codec', codecCors(deps.codecOrigins ?? ['http://localhost:8233']), codecSessionSameOrigin, codecCookieAsBearer);
     app.use('/codec', express.json({ limit: '4mb' }), express.urlencoded({ extended: false, limit: '4kb' }), codecFormKeyAsBearer);
     codec.get('/session', 'public', codecSessionPage);
     codec.post('/session', 'decode', codecSessionSet);
-    codec.post('/encode', 'decode', codecHandler(deps.codec, 'encode'));
-    codec.post('/decode', 'decode', codecHandler(deps.codec, 'decode'));
+    codec.post('/encode', 'decode', codecHandler(payloadCodec, 'encode'));
+    codec.post('/decode', 'decode', codecHandler(payloadCodec, 'decode'));
     app.use('/codec', codec.router);
   }
 

@@ -1,6 +1,6 @@
 // API entry point: connects to Temporal and PostgreSQL, migrates, and serves HTTP on PORT.
 import { Client, Connection } from '@temporalio/client';
-import { AesGcmCodec, deskDataConverter, encryptionKeysFromEnv } from '../config/encryption';
+import { deskDataConverter, encryptionKeysFromEnv } from '../config/encryption';
 import { loadConfig } from '../config/env';
 import { logger } from '../config/logger';
 import { ensureBootstrapKey } from '../db/api-keys';
@@ -30,7 +30,6 @@ async function main(): Promise<void> {
     temporalUiUrl: process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233',
     auth: createAuthenticator(pool, jwt),
     rateLimits,
-    codec: new AesGcmCodec(encryptionKeys),
     encryptionKeys,
     codecOrigins: (process.env.CODEC_CORS_ORIGINS ?? process.env.TEMPORAL_UI_URL ?? 'http://localhost:8233')
       .split(',')

@@ -18,7 +18,7 @@ import type { EncryptionKeys } from '../config/encryption';
 import { unsealed } from '../db/sealed';
 import { ACTION_NOT_ALLOWED } from '../domain/ticket';
 import type { ApiDeps } from './app';
-import { HttpError } from './errors';
+import { describeProblems, HttpError } from './errors';
 import { itemIdFrom, parseBody } from './input';
 import { idProblem } from '../domain/text-rules';
 
@@ -104,7 +104,7 @@ export function refuseActorFields(body: unknown, fields: string[], what: string)
     field,
     message: 'is who you are signed in as (your credential) and cannot be sent; remove it',
   }));
-  throw new HttpError(400, `invalid ${what}: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+  throw new HttpError(400, `invalid ${what}: ${describeProblems(details)}`, details);
 }
 
 /** What to answer when an action cannot reach its workflow: unknown id, or a workflow that has ended. */

@@ -8,7 +8,6 @@ import type express from 'express';
 import { neededFor, type RouteDeclaration } from '../api/access';
 import { buildApp } from '../api/app';
 import type { RateLimits } from '../api/rate-limit';
-import { AesGcmCodec } from '../config/encryption';
 import { loadPolicy } from '../config/policy-schema';
 import { DEFAULT_ROLES, permissionsOf, rolesGranting } from '../domain/access';
 import { testCredentials, type TestCredentials } from './credentials';
@@ -49,7 +48,6 @@ function deskApp(rateLimits: RateLimits) {
     taskQueue: `access-${process.pid}`,
     temporalUiUrl: 'http://localhost:8233',
     auth: credentials.auth,
-    codec: new AesGcmCodec(testKeys),
     encryptionKeys: testKeys,
     rateLimits,
   });

@@ -12,7 +12,6 @@ import puppeteer, { type Browser } from 'puppeteer-core';
 import { logIntegrations } from '../activities/integrations';
 import { LogNotifier } from '../activities/notifier';
 import { createApp } from '../api/app';
-import { AesGcmCodec } from '../config/encryption';
 import { DEMO_POLICY } from '../domain/policy';
 import { createDeskWorker } from '../workers/worker';
 import { bearer, TEST_ADMIN_KEY, testCredentials, type TestCredentials } from './credentials';
@@ -62,7 +61,7 @@ beforeAll(async () => {
     taskQueue,
     temporalUiUrl: ui,
     auth: credentials.auth,
-    codec: new AesGcmCodec(testKeys),
+    encryptionKeys: testKeys,
     codecOrigins: [ui, `http://127.0.0.1:${uiPort}`],
   });
   server = await new Promise((resolve) => {

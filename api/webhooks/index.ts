@@ -1,7 +1,9 @@
 // Inbound webhooks under /webhooks: every body is read raw so its signature is checked on the exact
 // bytes the sender signed, before anything is parsed or touched. Mounted before express.json().
 import express, { Router } from 'express';
+import type { RouteTable } from '../access';
 import type { ApiDeps } from '../app';
+import type { WebhookSource } from './deliveries';
 import { gitlabWebhook } from './gitlab';
 import { pagerDutyWebhook } from './pagerduty';
 import { slackWebhook } from './slack';
@@ -37,13 +39,20 @@ export function webhookSecretsFrom(env: NodeJS.ProcessEnv): WebhookSecrets {
   };
 }
 
-export function webhookRoutes(deps: ApiDeps, env: NodeJS.ProcessEnv = process.env): Router {
+/** The four senders' endpoints, each declared in `table` as signed: its signature, not a credential, proves it. */
+export function webhookRoutes(deps: ApiDeps, table: RouteTable, env: NodeJS.ProcessEnv = process.env): Router {
   const secrets = webhookSecretsFrom(env);
   const router = Router();
   router.use(express.raw({ type: () => true, limit: '1mb' }));
-  router.use('/slack', slackWebhook(deps, secrets.slackSigningSecret, secrets.slackAgentUsers));
-  router.use('/zendesk', zendeskWebhook(deps, secrets.zendeskSecret));
-  router.use('/pagerduty', pagerDutyWebhook(deps, secrets.pagerDutySecrets));
-  router.use('/gitlab', gitlabWebhook(deps, secrets.gitlabToken, secrets.trackerIssuesChannel));
+  const senders: Record<WebhookSource, Router> = {
+    slack: slackWebhook(deps, secrets.slackSigningSecret, secrets.slackAgentUsers),
+    zendesk: zendeskWebhook(deps, secrets.zendeskSecret),
+    pagerduty: pagerDutyWebhook(deps, secrets.pagerDutySecrets),
+    gitlab: gitlabWebhook(deps, secrets.gitlabToken, secrets.trackerIssuesChannel),
+  };
+  for (const [source, sender] of Object.entries(senders)) {
+    table.routes.push({ method: 'POST', path: `/webhooks/${source}`, needs: 'signed' });
+    router.use(`/${source}`, sender);
+  }
   return router;
 }

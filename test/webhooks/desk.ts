@@ -11,7 +11,6 @@ import { logIntegrations, type Integrations } from '../../activities/integration
 import { LogNotifier, type Notifier } from '../../activities/notifier';
 import { createApp } from '../../api/app';
 import type { RateLimits } from '../../api/rate-limit';
-import { AesGcmCodec } from '../../config/encryption';
 import { testCredentials, type TestCredentials } from '../credentials';
 import { DEMO_POLICY, type Policy } from '../../domain/policy';
 import { ticketStateQuery, ticketWorkflowId, type TicketView } from '../../domain/ticket';
@@ -98,7 +97,6 @@ export async function startWebhookDesk(opts: DeskOptions): Promise<WebhookDesk> 
     taskQueue,
     temporalUiUrl: 'http://localhost:8233',
     auth: credentials.auth,
-    codec: new AesGcmCodec(testKeys),
     encryptionKeys: testKeys,
     rateLimits: opts.rateLimits ?? { windowMs: 60_000, perCredential: 0, perAddress: 0 },
   });
