@@ -208,6 +208,8 @@ export async function actOnTicket<A extends TicketAction>(
   action: A,
   body: ActionBody<A>,
   idempotencyKey?: string,
+  /** What the caller already looked up (the route does, to check who may act); looked up here otherwise. */
+  known?: TicketFacts | null,
 ): Promise<TicketActionResult> {
   const workflowId = ticketWorkflowId(id);
   const field = Object.hasOwn(MESSAGE_FIELDS, action) ? MESSAGE_FIELDS[action as keyof typeof MESSAGE_FIELDS] : undefined;
@@ -223,7 +225,8 @@ export async function actOnTicket<A extends TicketAction>(
         author: by,
         role,
         body: String(input[field]),
-        private: await isPrivate({ client, pool }, id),
+        // A ticket nobody knows is taken as private: sealing a public one's message costs its readers nothing.
+        private: (known !== undefined ? known : await ticketFacts({ client, pool }, id))?.private ?? true,
         ...(idempotencyKey ? { key: `${action}:${idempotencyKey}` } : {}),
       },
       encryptionKeys,
@@ -251,16 +254,26 @@ export async function actOnTicket<A extends TicketAction>(
   }
 }
 
+/** Whether a ticket is private and who holds it: what decides who may read it, act on it, and whether its words are sealed. */
+export interface TicketFacts {
+  private: boolean;
+  assignee: string | null;
+}
+
 /**
- * Whether a ticket's messages are sealed: its row says whether it is private; before its first
- * projection write, its workflow does. A ticket neither knows is taken as private: sealing a public
- * ticket's message costs its readers nothing, leaving a private one's plain would break the rule.
+ * A ticket's facts from its projection row, or before its first projection write from its workflow;
+ * null when there is no such ticket. One whose workflow cannot answer now is taken as private and
+ * held by nobody: its words are sealed and no agent is let in on a guess.
  */
-async function isPrivate({ client, pool }: Pick<ApiDeps, 'client' | 'pool'>, id: string): Promise<boolean> {
-  const { rows } = await pool.query<{ private: boolean }>('SELECT private FROM tickets WHERE id = $1', [id]);
-  if (rows[0]) return rows[0].private;
-  const view = await client.workflow.getHandle(ticketWorkflowId(id)).query(ticketStateQuery).catch(() => null);
-  return view?.ticket.private ?? true;
+export async function ticketFacts({ client, pool }: Pick<ApiDeps, 'client' | 'pool'>, id: string): Promise<TicketFacts | null> {
+  const { rows } = await pool.query<TicketFacts>('SELECT private, assignee FROM tickets WHERE id = $1', [id]);
+  if (rows[0]) return rows[0];
+  try {
+    const view = (await client.workflow.getHandle(ticketWorkflowId(id)).query(ticketStateQuery)) as TicketView;
+    return { private: view.ticket.private, assignee: view.assignee };
+  } catch (err) {
+    return err instanceof WorkflowNotFoundError ? null : { private: true, assignee: null };
+  }
 }
 
 /** Stores a requester's message that came through the helpdesk or chat, keyed by the sender's own id. */
@@ -357,9 +370,9 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
   /** The whole timeline and the conversation are a private ticket's words: only for those who see it in full. */
   async function readableTicket(req: Request<{ id: string }>): Promise<string> {
     const id = itemIdFrom(req.params.id);
-    const { rows } = await pool.query<{ private: boolean; assignee: string | null }>('SELECT private, assignee FROM tickets WHERE id = $1', [id]);
-    if (!rows[0]) throw notFound(id);
-    if (!seesInFull(req, rows[0])) throw forbidden(roles, req.principal!, 'read-private', `ticket ${id} is private: its timeline and messages`);
+    const facts = await ticketFacts({ client, pool }, id);
+    if (!facts) throw notFound(id);
+    if (!seesInFull(req, facts)) throw forbidden(roles, req.principal!, 'read-private', `ticket ${id} is private: its timeline and messages`);
     return id;
   }
 
@@ -368,9 +381,8 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
    * agent takes no private ticket and no ticket someone else holds, and acts on a private ticket only
    * when it is theirs. The requester's own answers (through the intake) are theirs to give.
    */
-  async function checkHolder(req: Request<any>, id: string, action: TicketAction, forRequester: boolean): Promise<void> {
+  function checkHolder(req: Request<any>, id: string, action: TicketAction, forRequester: boolean, ticket: TicketFacts | null): void {
     if (forRequester || may(req, roles, 'supervise')) return;
-    const ticket = await holderOf(id);
     if (!ticket) return; // no such ticket: the workflow answers 404
     const me = req.principal!.name;
     if (action === 'assign' && ticket.assignee !== null && ticket.assignee !== me) {
@@ -378,19 +390,6 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
     }
     if (ticket.private && !may(req, roles, 'read-private') && (action === 'assign' || ticket.assignee !== me)) {
       throw forbidden(roles, req.principal!, 'read-private', `ticket ${id} is private: ${action === 'assign' ? 'taking it' : 'acting on it unless it is yours'}`);
-    }
-  }
-
-  /** Whether the ticket is private and who holds it: the projection row, or before its first write the workflow. */
-  async function holderOf(id: string): Promise<{ private: boolean; assignee: string | null } | null> {
-    const { rows } = await pool.query<{ private: boolean; assignee: string | null }>('SELECT private, assignee FROM tickets WHERE id = $1', [id]);
-    if (rows[0]) return rows[0];
-    try {
-      const view = (await client.workflow.getHandle(ticketWorkflowId(id)).query(ticketStateQuery)) as TicketView;
-      return { private: view.ticket.private, assignee: view.assignee };
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw err;
     }
   }
 
@@ -421,8 +420,10 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
     if (action === 'assign' && input.assignee !== input.by && !may(req, roles, 'supervise')) {
       throw forbidden(roles, req.principal!, 'supervise', 'assigning a ticket to someone else');
     }
-    await checkHolder(req, id, action, input.role === 'requester' || action === 'satisfaction');
-    const answer = await actOnTicket({ client, pool, encryptionKeys }, id, action, input as ActionBody<TicketAction>, idempotencyKeyOf(req));
+    // Looked up once: who may act on it, and whether its message is sealed.
+    const facts = await ticketFacts({ client, pool }, id);
+    checkHolder(req, id, action, input.role === 'requester' || action === 'satisfaction', facts);
+    const answer = await actOnTicket({ client, pool, encryptionKeys }, id, action, input as ActionBody<TicketAction>, idempotencyKeyOf(req), facts);
     res.json({ ...answer, links: links(id) });
   });
 
