@@ -526,6 +526,36 @@ const PATH_CASES: Case[] = ['/%E0%A4%A', '/tickets%E0%A4%A', '/tickets%E0%A4%A/x
   check: (res) => (res.status === 400 && Array.isArray(res.body?.details) ? null : `expected 400 with details, got ${res.status}`),
 }));
 
+/** The codec server: bodies that are not the UI's Payloads, and payloads that are not the desk's ciphertext. */
+function codecCases(route: Route): Case[] {
+  const key = `${route.method} ${route.path}`;
+  if (route.method === 'GET') return [{ name: key, method: 'GET', path: `${route.path}?x=%00`, check: notServerError }];
+  const encrypted = Buffer.from('binary/encrypted').toString('base64');
+  const keyId = (id: string) => Buffer.from(id).toString('base64');
+  // [body, refused by]: every body that is not Payloads is a 4xx; ciphertext that is not the desk's
+  // is a 4xx to decode; anything else is a payload like any other (encoded, or passed through).
+  const bodies: Array<[string, 'both' | 'decode' | 'neither']> = [
+    ['{}', 'both'],
+    ['{"payloads": 5}', 'both'],
+    ['"a\\u0000b"', 'both'],
+    ['not json', 'both'],
+    ['{"payloads": [{"data": "!!!not base64"}]}', 'neither'],
+    ['{"payloads": [{"metadata": {"encoding": 7}, "data": "AAAA"}]}', 'neither'],
+    [`{"payloads": [{"metadata": {"encoding": "${encrypted}", "encryption-key-id": "${keyId('test-1')}"}, "data": "AAAA"}]}`, 'decode'],
+    [`{"payloads": [{"metadata": {"encoding": "${encrypted}", "encryption-key-id": "${keyId('nobody')}"}, "data": "AAAA"}]}`, 'decode'],
+  ];
+  const direction = route.path.endsWith('/decode') ? 'decode' : 'encode';
+  const refused = (res: { status: number }) => (res.status >= 400 && res.status < 500 ? null : `expected a 4xx, got ${res.status}`);
+  return bodies.map(([body, refusedBy]) => ({
+    name: `${key} ${body.slice(0, 60)}`,
+    method: 'POST',
+    path: route.path,
+    body,
+    // The session form takes a key; a body without a usable one is a request without a credential.
+    check: route.path !== '/codec/session' && (refusedBy === 'both' || refusedBy === direction) ? refused : notServerError,
+  }));
+}
+
 function casesFor(route: Route): Case[] | undefined {
   const key = `${route.method} ${route.path}`;
   if (NO_INPUT.includes(key)) {
@@ -533,6 +563,7 @@ function casesFor(route: Route): Case[] | undefined {
   }
   const kind = Object.keys(ITEM_KINDS).find((k) => route.path === k || route.path.startsWith(`${k}/`));
   if (kind) return itemCases(route, kind, ITEM_KINDS[kind]!());
+  if (route.path.startsWith('/codec/')) return codecCases(route);
   const hook = WEBHOOKS[route.path];
   if (hook && route.method === 'POST') return [...webhookCases(route.path, hook), ...(hook.source === 'slack' ? slashCommandCases() : [])];
   return undefined;
