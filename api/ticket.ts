@@ -208,8 +208,8 @@ export async function actOnTicket<A extends TicketAction>(
   action: A,
   body: ActionBody<A>,
   idempotencyKey?: string,
-  /** What the caller already looked up (the route does, to check who may act); looked up here otherwise. */
-  known?: TicketFacts | null,
+  /** The ticket's facts as the caller looks them up (once, and only when needed); looked up here otherwise. */
+  facts: () => Promise<TicketFacts | null> = () => ticketFacts({ client, pool }, id),
 ): Promise<TicketActionResult> {
   const workflowId = ticketWorkflowId(id);
   const field = Object.hasOwn(MESSAGE_FIELDS, action) ? MESSAGE_FIELDS[action as keyof typeof MESSAGE_FIELDS] : undefined;
@@ -226,7 +226,7 @@ export async function actOnTicket<A extends TicketAction>(
         role,
         body: String(input[field]),
         // A ticket nobody knows is taken as private: sealing a public one's message costs its readers nothing.
-        private: (known !== undefined ? known : await ticketFacts({ client, pool }, id))?.private ?? true,
+        private: (await facts())?.private ?? true,
         ...(idempotencyKey ? { key: `${action}:${idempotencyKey}` } : {}),
       },
       encryptionKeys,
@@ -381,8 +381,9 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
    * agent takes no private ticket and no ticket someone else holds, and acts on a private ticket only
    * when it is theirs. The requester's own answers (through the intake) are theirs to give.
    */
-  function checkHolder(req: Request<any>, id: string, action: TicketAction, forRequester: boolean, ticket: TicketFacts | null): void {
+  async function checkHolder(req: Request<any>, id: string, action: TicketAction, forRequester: boolean, facts: () => Promise<TicketFacts | null>): Promise<void> {
     if (forRequester || may(req, roles, 'supervise')) return;
+    const ticket = await facts();
     if (!ticket) return; // no such ticket: the workflow answers 404
     const me = req.principal!.name;
     if (action === 'assign' && ticket.assignee !== null && ticket.assignee !== me) {
@@ -420,9 +421,11 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
     if (action === 'assign' && input.assignee !== input.by && !may(req, roles, 'supervise')) {
       throw forbidden(roles, req.principal!, 'supervise', 'assigning a ticket to someone else');
     }
-    // Looked up once: who may act on it, and whether its message is sealed.
-    const facts = await ticketFacts({ client, pool }, id);
-    checkHolder(req, id, action, input.role === 'requester' || action === 'satisfaction', facts);
+    // Looked up at most once, and only when needed (who may act on it, whether its message is sealed):
+    // before its first projection write, it costs a query to the workflow.
+    let lookup: Promise<TicketFacts | null> | undefined;
+    const facts = () => (lookup ??= ticketFacts({ client, pool }, id));
+    await checkHolder(req, id, action, input.role === 'requester' || action === 'satisfaction', facts);
     const answer = await actOnTicket({ client, pool, encryptionKeys }, id, action, input as ActionBody<TicketAction>, idempotencyKeyOf(req), facts);
     res.json({ ...answer, links: links(id) });
   });
