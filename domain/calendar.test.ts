@@ -264,4 +264,19 @@ describe('business-hours properties', () => {
       RUNS,
     );
   });
+
+  it('a calendar answers the same whatever it was asked before (its spans are cached per calendar)', () => {
+    fc.assert(
+      fc.property(calendarArb, fc.array(fc.tuple(instantArb, instantArb, businessMsArb), { minLength: 2, maxLength: 8 }), (calendar, asks) => {
+        // One calendar object asked everything in turn (warm spans), each ask also on a fresh copy.
+        for (const [a, b, ms] of asks) {
+          const fresh = structuredClone(calendar);
+          expect(businessMsBetween(calendar, Math.min(a, b), Math.max(a, b))).toBe(businessMsBetween(fresh, Math.min(a, b), Math.max(a, b)));
+          expect(addBusinessMs(calendar, a, ms)).toBe(addBusinessMs(structuredClone(calendar), a, ms));
+          expect(isOpenAt(calendar, b)).toBe(isOpenAt(structuredClone(calendar), b));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
 });

@@ -1,5 +1,10 @@
 // Business-hours arithmetic over a BusinessCalendar: is the desk open, how much opening time lies
 // between two instants, and when a given amount of opening time has passed. Pure: no clock, no I/O.
+//
+// A calendar is read once and its opening intervals are laid out in UTC per span of days, with running
+// totals, the first time a span is needed (cached per calendar object: a workflow's policy lives as long
+// as its run). Time-zone offsets (luxon, Intl) are looked up only while a span is built, so a due time or
+// an elapsed time costs a few binary searches, however old the ticket.
 import { DateTime, IANAZone } from 'luxon';
 import { formatDuration } from './format';
 import type { BusinessCalendar, OpeningInterval, Weekday } from './policy';
@@ -9,6 +14,9 @@ const DAY = 24 * 60 * MINUTE;
 
 /** addBusinessMs gives up after this many days: a calendar that is (nearly) never open must not hang a workflow. */
 const MAX_SEARCH_DAYS = 10 * 366;
+
+/** Days per precomputed span: small enough to build in well under a millisecond, few for a year. */
+const SPAN_DAYS = 32;
 
 /** ISO weekday numbers as luxon and the epoch-day arithmetic below use them (1 = Monday). */
 const ISO_WEEKDAY: Record<Weekday, number> = { mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6, sun: 7 };
@@ -20,29 +28,37 @@ interface ParsedCalendar {
   minutesByWeekday: Array<Array<[number, number]>>;
   holidays: Set<number>;
   hasOpeningHours: boolean;
+  /** Spans built so far, by span number (local epoch day / SPAN_DAYS, rounded down). */
+  spans: Map<number, Span>;
+}
+
+/**
+ * The opening intervals of the local days [number × SPAN_DAYS, +SPAN_DAYS), in UTC and in order
+ * (the wall-clock-to-instant mapping never runs backwards, so intervals never overlap), with
+ * `before[i]` the opening ms of the span before interval i.
+ */
+interface Span {
+  starts: number[];
+  ends: number[];
+  before: number[];
+  total: number;
 }
 
 export function isOpenAt(calendar: BusinessCalendar, atMs: number): boolean {
-  const parsed = parseCalendar(calendar);
-  const day = localEpochDay(parsed.zone, atMs);
-  // Neighbouring days too: where a clock change crosses midnight, a day's hours can spill over.
-  for (let d = day - 1; d <= day + 1; d++) {
-    if (openingsOn(parsed, d).some(([start, end]) => start <= atMs && atMs < end)) return true;
-  }
-  return false;
+  return businessMsBetween(calendar, atMs, atMs + 1) === 1;
 }
 
 /** Business (open) milliseconds in [fromMs, toMs); 0 when toMs <= fromMs. */
 export function businessMsBetween(calendar: BusinessCalendar, fromMs: number, toMs: number): number {
   const parsed = parseCalendar(calendar);
   if (!(toMs > fromMs)) return 0;
+  // A day before and after: where a clock change crosses midnight, a day's hours can spill over.
+  const first = spanNumber(localEpochDay(parsed.zone, fromMs) - 1);
+  const last = spanNumber(localEpochDay(parsed.zone, toMs) + 1);
   let total = 0;
-  const lastDay = localEpochDay(parsed.zone, toMs) + 1;
-  for (let day = localEpochDay(parsed.zone, fromMs) - 1; day <= lastDay; day++) {
-    for (const [start, end] of openingsOn(parsed, day)) {
-      const overlap = Math.min(end, toMs) - Math.max(start, fromMs);
-      if (overlap > 0) total += overlap;
-    }
+  for (let n = first; n <= last; n++) {
+    const span = spanOf(parsed, n);
+    total += openBefore(span, toMs) - openBefore(span, fromMs);
   }
   return total;
 }
@@ -115,16 +131,62 @@ export function businessTargetProblem(calendar: BusinessCalendar, ms: number, fr
 function businessEnd(parsed: ParsedCalendar, fromMs: number, ms: number): number | undefined {
   let left = ms;
   const firstDay = localEpochDay(parsed.zone, fromMs) - 1;
-  for (let day = firstDay; day <= firstDay + MAX_SEARCH_DAYS; day++) {
-    for (const [start, end] of openingsOn(parsed, day)) {
-      const from = Math.max(start, fromMs);
-      if (end <= from) continue;
-      // `<=`: when the interval is used up exactly, its end is the earliest moment (closed afterwards).
-      if (left <= end - from) return from + left;
-      left -= end - from;
+  const first = spanNumber(firstDay);
+  for (let n = first; n <= spanNumber(firstDay + MAX_SEARCH_DAYS); n++) {
+    const span = spanOf(parsed, n);
+    // Only the first spans can hold opening time before fromMs (its own day and the day before).
+    const skipped = openBefore(span, fromMs);
+    const available = span.total - skipped;
+    if (left > available) {
+      left -= available;
+      continue;
     }
+    // The first interval by whose end `skipped + left` opening ms of the span have passed. `<=`: when an
+    // interval is used up exactly, its end is the earliest moment (closed afterwards).
+    const target = skipped + left;
+    let lo = 0;
+    let hi = span.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (span.before[mid]! + span.ends[mid]! - span.starts[mid]! >= target) hi = mid;
+      else lo = mid + 1;
+    }
+    return span.starts[lo]! + (target - span.before[lo]!);
   }
   return undefined;
+}
+
+/** Opening ms of the span before `atMs`. */
+function openBefore(span: Span, atMs: number): number {
+  // The last interval starting before atMs.
+  let lo = 0;
+  let hi = span.starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (span.starts[mid]! < atMs) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === 0) return 0;
+  const i = lo - 1;
+  return span.before[i]! + Math.min(span.ends[i]!, atMs) - span.starts[i]!;
+}
+
+const spanNumber = (epochDay: number): number => Math.floor(epochDay / SPAN_DAYS);
+
+function spanOf(parsed: ParsedCalendar, n: number): Span {
+  const cached = parsed.spans.get(n);
+  if (cached) return cached;
+  const span: Span = { starts: [], ends: [], before: [], total: 0 };
+  for (let day = n * SPAN_DAYS; day < (n + 1) * SPAN_DAYS; day++) {
+    for (const [start, end] of openingsOn(parsed, day)) {
+      span.starts.push(start);
+      span.ends.push(end);
+      span.before.push(span.total);
+      span.total += end - start;
+    }
+  }
+  parsed.spans.set(n, span);
+  return span;
 }
 
 /** Local midnight of the first day of each closed stretch (holidays and closed weekdays) that holds a holiday after `fromMs`. */
@@ -209,9 +271,15 @@ function isoWeekday(epochDay: number): number {
   return ((((epochDay + 3) % 7) + 7) % 7) + 1;
 }
 
+/** Read calendars by object: policies are data that is not changed once loaded. */
+const readCalendars = new WeakMap<BusinessCalendar, ParsedCalendar>();
+
 function parseCalendar(calendar: BusinessCalendar): ParsedCalendar {
+  const known = readCalendars.get(calendar);
+  if (known) return known;
   const { parsed, problems } = readCalendar(calendar);
   if (problems.length) throw new Error(`business calendar: ${problems[0]!.message}`);
+  readCalendars.set(calendar, parsed);
   return parsed;
 }
 
@@ -270,7 +338,7 @@ function readCalendar(calendar: BusinessCalendar): { parsed: ParsedCalendar; pro
     }
     holidays.add(Math.round(parsed.toMillis() / DAY));
   });
-  return { parsed: { zone, minutesByWeekday, holidays, hasOpeningHours }, problems };
+  return { parsed: { zone, minutesByWeekday, holidays, hasOpeningHours, spans: new Map() }, problems };
 }
 
 /** "HH:mm" (00:00–24:00) to minutes since local midnight, or what is wrong with it. */
