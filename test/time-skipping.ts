@@ -2,6 +2,7 @@
 // and for each test a fresh time-skipping server with a desk worker on it, torn down afterwards.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundle } from '@temporalio/worker';
+import type { Pool } from 'pg';
 import pino from 'pino';
 import { logIntegrations, type Integrations } from '../activities/integrations';
 import { LogNotifier, type Notifier } from '../activities/notifier';
@@ -20,8 +21,11 @@ export interface TimeSkippingDeskOptions {
   taskQueue: string;
   /** Called at the start of every test with its server and database, for the file's own helpers. */
   use: (test: TimeSkippingTest) => void;
-  /** The worker's notifier and integrations, built per test; by default the silent log ones. */
-  worker?: (db: TestDatabase) => { notifier?: Notifier; integrations?: Integrations };
+  /**
+   * The worker's notifier and integrations, built per test (by default the silent log ones), and the
+   * pool its activities write with (by default the file's database).
+   */
+  worker?: (db: TestDatabase) => { notifier?: Notifier; integrations?: Integrations; pool?: Pool };
 }
 
 /**
@@ -49,7 +53,7 @@ export function timeSkippingDesk(options: TimeSkippingDeskOptions): <T>(fn: () =
         connection: env.nativeConnection,
         namespace: 'default',
         taskQueue: options.taskQueue,
-        pool: db.pool,
+        pool: chosen.pool ?? db.pool,
         notifier: chosen.notifier ?? new LogNotifier(silent),
         integrations: chosen.integrations ?? logIntegrations(silent),
         encryptionKeys: testKeys,

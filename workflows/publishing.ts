@@ -3,13 +3,24 @@
 // is written beside the main loop: retried for as long as PostgreSQL is away without holding up any
 // timer, recorded on the item when PostgreSQL refuses it for good, and awaited (bounded) by an update
 // that needs its change visible in the lists.
+//
+// A write is first tried as a local activity: run by the worker inside the workflow task that made the
+// change, so an update's answer and its row come in that one task, with no activity task for the server
+// to schedule and dispatch. A local attempt that fails for a reason that may pass (PostgreSQL away or
+// slow) is not retried inside the task, which would hold up timers: the write goes to an ordinary
+// activity, retried beside the loop as before, and later writes go local again once one succeeds.
 import {
   ActivityFailure,
+  ApplicationFailure,
   condition,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
+  TimeoutFailure,
   upsertSearchAttributes,
   type ActivityOptions,
+  type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { ProjectionProgress } from '../domain/effects';
@@ -36,6 +47,18 @@ const PROJECTION_OPTIONS: ActivityOptions = {
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 };
 
+/**
+ * Runs started before projection writes went local (no marker in their history) keep writing them as
+ * ordinary activities: the commands they emit on replay must stay the same.
+ */
+export const LOCAL_PROJECTION = 'projection-local-activity';
+
+/** One attempt, short: a write that does not finish in time goes to the ordinary activity. */
+const LOCAL_PROJECTION_OPTIONS: LocalActivityOptions = {
+  startToCloseTimeout: '3 seconds',
+  retry: { maximumAttempts: 1 },
+};
+
 export interface ProjectionWriterOptions {
   progress: ProjectionProgress;
   /** The activity that upserts the row (and appends the timeline entries it carries). */
@@ -52,8 +75,17 @@ export type ProjectionWriter = ReturnType<typeof projectionWriter>;
 export function projectionWriter(options: ProjectionWriterOptions) {
   const { progress } = options;
   const writer = proxyActivities<Record<string, (row: unknown) => Promise<void>>>(PROJECTION_OPTIONS);
+  const localWriter = proxyLocalActivities<Record<string, (row: unknown) => Promise<void>>>(LOCAL_PROJECTION_OPTIONS);
+  const mayGoLocal = patched(LOCAL_PROJECTION);
+  /** Whether the next write is tried locally: this run may, and the last write did not fail over. */
+  let local = mayGoLocal;
   let writing = false;
   let fatal: unknown = null;
+
+  function write(row: unknown): Promise<void> {
+    if (local) return localWriter[options.activity]!.executeWithOptions({ ...LOCAL_PROJECTION_OPTIONS, summary: 'projection' }, [row]);
+    return writer[options.activity]!.executeWithOptions({ ...PROJECTION_OPTIONS, summary: 'projection' }, [row]);
+  }
 
   /** Starts a write of the current state unless one is running or the projection is up to date. */
   function sync(): void {
@@ -62,17 +94,26 @@ export function projectionWriter(options: ProjectionWriterOptions) {
     if (version <= progress.version || progress.refused?.version === version) return;
     writing = true;
     const { row, lastSeq } = options.snapshot(progress.eventSeq);
-    writer[options.activity]!.executeWithOptions({ ...PROJECTION_OPTIONS, summary: 'projection' }, [row]).then(
+    const wasLocal = local;
+    write(row).then(
       () => {
         progress.version = Math.max(progress.version, version);
         progress.eventSeq = Math.max(progress.eventSeq, lastSeq);
         progress.refused = null;
+        local = mayGoLocal;
       },
       (err: unknown) => {
-        if (err instanceof ActivityFailure) {
+        // An ordinary activity fails as an ActivityFailure around its cause; a local one as the cause itself.
+        const failure =
+          err instanceof ActivityFailure ? (err.cause ?? err) : wasLocal && (err instanceof ApplicationFailure || err instanceof TimeoutFailure) ? err : null;
+        if (failure === null) fatal ??= err;
+        else if (wasLocal && !(failure instanceof ApplicationFailure && failure.nonRetryable === true)) {
+          // PostgreSQL away or slow: the same write again at once, as an ordinary activity.
+          local = false;
+        } else {
           // Refused for good: shown on the item; the next change tries again with its own version.
-          progress.refused = { version, at: Date.now(), message: (err.cause ?? err).message };
-        } else fatal ??= err;
+          progress.refused = { version, at: Date.now(), message: failure.message };
+        }
       },
     ).finally(() => {
       writing = false;
