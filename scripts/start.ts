@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeEncryptionKeys, ENCRYPTION_KEYS_VARIABLE, parseEncryptionKeys } from '../config/encryption';
 import { redactUrl } from '../config/logger';
+import { workerNodeOptions, workerTuningFromEnv } from '../config/worker-tuning';
 import {
   assertPortFree,
   describeExit,
@@ -59,6 +60,7 @@ function say(message: string): void {
 async function main(): Promise<void> {
   stopOnSignals();
   const apiPort = portFromEnv('PORT', 3000);
+  const workerTuning = workerTuningFromEnv();
   const postgresPort = portFromEnv('SUPPORT_DESK_PG_PORT', EMBEDDED_POSTGRES_PORT);
   await assertPortFree(apiPort, 'API', 'Stop what runs there, or set PORT to another port.');
   const encryptionKeys = provideEncryptionKeys();
@@ -77,7 +79,8 @@ async function main(): Promise<void> {
 
   const env = appEnvironment(temporal.value, database.value, apiPort, encryptionKeys.value);
   env.SUPPORT_DESK_ADMIN_KEY = adminKey.value;
-  startApp('worker', 'workers/main.ts', env);
+  // The worker's heap limit (WORKER_HEAP_MB) is a flag of the process, so it is given at its start.
+  startApp('worker', 'workers/main.ts', { ...env, NODE_OPTIONS: workerNodeOptions(workerTuning, env.NODE_OPTIONS) });
   const api = startApp('api', 'api/main.ts', env);
   try {
     await waitForHttp(`http://127.0.0.1:${apiPort}/`, { timeoutMs: 120_000, signal: startup.signal, service: api });

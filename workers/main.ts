@@ -1,4 +1,5 @@
 // Worker entry point: connects to Temporal and PostgreSQL, migrates, and runs until SIGINT/SIGTERM.
+import { getHeapStatistics } from 'node:v8';
 import { NativeConnection } from '@temporalio/worker';
 import { describeIntegrations, integrationsFromEnv } from '../activities/drivers';
 import { IntegrationNotifier } from '../activities/notifier';
@@ -8,11 +9,16 @@ import { logger } from '../config/logger';
 import { migrate } from '../db/migrations';
 import { createPool } from '../db/pool';
 import { sealPlainRows } from '../db/seal-plain-rows';
+import { heapProblem, workerTuningFromEnv } from '../config/worker-tuning';
 import { createDeskWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const encryptionKeys = encryptionKeysFromEnv();
+  const tuning = workerTuningFromEnv();
+  const heapLimitMb = getHeapStatistics().heap_size_limit / 2 ** 20;
+  const tooSmall = heapProblem(tuning, heapLimitMb);
+  if (tooSmall) logger.warn({ heapLimitMb: Math.round(heapLimitMb), ...tuning }, tooSmall);
   const pool = createPool(config.databaseUrl);
   await migrate(pool);
   // Rows a personal item wrote before its words were sealed: sealed now, once. Counts only, never text.
@@ -42,9 +48,16 @@ async function main(): Promise<void> {
     notifier,
     integrations,
     encryptionKeys,
+    tuning,
   });
   logger.info(
-    { taskQueue: config.taskQueue, temporal: config.temporalAddress, ...describeEncryptionKeys(encryptionKeys) },
+    {
+      taskQueue: config.taskQueue,
+      temporal: config.temporalAddress,
+      ...describeEncryptionKeys(encryptionKeys),
+      ...tuning,
+      heapLimitMb: Math.round(heapLimitMb),
+    },
     'worker running',
   );
   try {

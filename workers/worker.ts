@@ -6,6 +6,7 @@ import { createActivities } from '../activities';
 import type { Integrations } from '../activities/integrations';
 import type { Notifier } from '../activities/notifier';
 import { deskDataConverter, type EncryptionKeys } from '../config/encryption';
+import type { WorkerTuning } from '../config/worker-tuning';
 
 export interface DeskWorkerOptions {
   connection: NativeConnection;
@@ -24,6 +25,8 @@ export interface DeskWorkerOptions {
    * built with the failure converter (FAILURE_CONVERTER_PATH; test/temporal.ts's bundleWorkflows does).
    */
   workflowBundle?: WorkflowBundle;
+  /** The worker's limits (config/worker-tuning.ts); the SDK's own defaults when absent (tests). */
+  tuning?: WorkerTuning;
 }
 
 export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
@@ -35,6 +38,14 @@ export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
+    ...(opts.tuning
+      ? {
+          maxCachedWorkflows: opts.tuning.maxCachedWorkflows,
+          maxConcurrentWorkflowTaskExecutions: opts.tuning.maxConcurrentWorkflowTaskExecutions,
+          maxConcurrentActivityTaskExecutions: opts.tuning.maxConcurrentActivityTaskExecutions,
+          maxConcurrentLocalActivityExecutions: opts.tuning.maxConcurrentLocalActivityExecutions,
+        }
+      : {}),
     activities: createActivities({
       pool: opts.pool,
       notifier: opts.notifier,
