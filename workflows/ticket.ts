@@ -79,6 +79,16 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
   if (!input.carried) recordEntry(t, t.createdAt, 'created', 'intake', `${ticket.channel}, tier ${ticket.tier}`);
   const loop = mainLoop();
 
+  // The clocks at a moment, computed once per moment and change of the SLA events: a pass, its
+  // publishing, its projection row, an update's row and a query in the same task all read one result.
+  let computed: { events: number; now: number; clocks: TicketSlaClocks } | null = null;
+  function clocksAt(now: number): TicketSlaClocks {
+    if (computed === null || computed.events !== t.slaEvents.length || computed.now !== now) {
+      computed = { events: t.slaEvents.length, now, clocks: clocksOf(t, policy, now) };
+    }
+    return computed.clocks;
+  }
+
   const effects = effectRunner({
     queue: carried.effects,
     // The chain's first run id: a workflow id reused after the namespace's retention gets new keys.
@@ -102,7 +112,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
     version: () => t.version,
     snapshot: (eventSeq) => {
       const events = unwrittenEntries(t, eventSeq);
-      const row: TicketProjection = { ...toProjection(t, clocksOf(t, policy, Date.now()), workflowId), chainId: info.firstExecutionRunId, events };
+      const row: TicketProjection = { ...toProjection(t, clocksAt(Date.now()), workflowId), chainId: info.firstExecutionRunId, events };
       return { row, lastSeq: events[events.length - 1]?.seq ?? eventSeq };
     },
     changed: loop.wake,
@@ -234,7 +244,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
   setHandler(ticketStateQuery, () => view(Date.now()));
 
   function view(now: number): TicketView {
-    const clocks = clocksOf(t, policy, now);
+    const clocks = clocksAt(now);
     return {
       id: ticket.id,
       workflowId,
@@ -267,13 +277,13 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
   // ---- the main loop ---------------------------------------------------------------------------
 
   const publishToOperators = operatorView();
-  let clocks: TicketSlaClocks = clocksOf(t, policy, Date.now());
+  let clocks: TicketSlaClocks = clocksAt(Date.now());
 
   await loop.run({
     effects,
     projection,
     pass(now) {
-      clocks = clocksOf(t, policy, now);
+      clocks = clocksAt(now);
       queue(dueWork(t, policy, clocks, now));
       trimTimeline(t, carried.projection.eventSeq);
     },
