@@ -84,10 +84,11 @@ const D = 24 * H;
 const taskQueue = 'record-history';
 
 /**
- * The workflow model the stories are recorded with (the `*-state-model` patches): part of every file
- * name, so a recording never overwrites a history of an earlier model, which must keep replaying.
+ * The workflow model the stories are recorded with (now: the `*-state-model` patches with projection
+ * writes as local activities, `projection-local-activity`): part of every file name, so a recording
+ * never overwrites a history of an earlier model, which must keep replaying.
  */
-const MODEL = 'state-model';
+const MODEL = 'local-projection';
 /**
  * How the payloads are written, also part of the name: files without it are from before the codec
  * (plain payloads, which must keep replaying through it) and are never overwritten.
