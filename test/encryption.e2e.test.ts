@@ -85,8 +85,14 @@ function payloadsOf(value: unknown, at = ''): Array<{ at: string; payload: Paylo
 
 const metadata = (p: Payload, key: string) => (p.metadata?.[key] ? Buffer.from(p.metadata[key]!).toString() : undefined);
 const isEncrypted = (p: Payload) => metadata(p, 'encoding') === ENCRYPTED_ENCODING;
-/** What the server must be able to read: search attributes (it indexes them) and the SDK's patch markers. */
-const readableByDesign = (at: string) => /\.searchAttributes\.|\.markerRecordedEventAttributes\.details\.patch-data\./.test(at);
+/**
+ * What the server must be able to read: search attributes (it indexes them), the SDK's patch markers,
+ * and the SDK's record of a local activity (its sequence number, attempt, type and times; its result
+ * is the marker's `result`, encrypted). The last is checked to hold only those fields.
+ */
+const readableByDesign = (at: string) =>
+  /\.searchAttributes\.|\.markerRecordedEventAttributes\.details\.(patch-data|data)\./.test(at);
+const LOCAL_ACTIVITY_RECORD = ['activity_id', 'activity_type', 'attempt', 'backoff', 'complete_time', 'original_schedule_time', 'seq'];
 
 describe('a private ticket in Temporal', () => {
   const who = { name: 'Zephyrine Quillfeather', email: 'zephyrine.quillfeather@private.example' };
@@ -139,6 +145,11 @@ describe('a private ticket in Temporal', () => {
       for (const { payload } of payloads) expect(Buffer.from(payload.data ?? []).includes(secret)).toBe(false);
     }
     expect(payloads.filter(({ at, payload }) => !isEncrypted(payload) && !readableByDesign(at)).map(({ at }) => at)).toEqual([]);
+    const localActivityRecords = payloads.filter(({ at }) => /\.markerRecordedEventAttributes\.details\.data\./.test(at));
+    expect(localActivityRecords.length).toBeGreaterThan(0);
+    for (const { payload } of localActivityRecords) {
+      expect(Object.keys(JSON.parse(Buffer.from(payload.data!).toString())).sort()).toEqual(LOCAL_ACTIVITY_RECORD);
+    }
     expect(payloads.filter(({ payload }) => isEncrypted(payload)).every(({ payload }) => metadata(payload, KEY_ID_METADATA) === 'test-1')).toBe(true);
     // A failure's message and stack trace are an encrypted payload too.
     for (const failure of failures) {
