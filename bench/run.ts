@@ -274,8 +274,8 @@ async function main(): Promise<void> {
     rows.push([
       `replay: ${all.length} committed histories (${Math.round(events / all.length)} events each) vs the baseline's (${baselineHistory.events?.length} events)`,
       `${(all.length / replayS).toFixed(1)} histories/s (${((replayS * 1e6) / events).toFixed(0)} µs per event)`,
-      `${(all.length / floorS).toFixed(1)} histories/s`,
-      ratio(all.length / replayS, all.length / floorS),
+      `${(all.length / floorS).toFixed(1)} histories/s (${((floorS * 1e6) / (all.length * (baselineHistory.events?.length ?? 1))).toFixed(0)} µs per event)`,
+      `${ratio(replayS / events, floorS / (all.length * (baselineHistory.events?.length ?? 1)))} per event`,
     ]);
 
     const ticketPolicy = resolveTicketPolicy(
