@@ -1,5 +1,5 @@
 // How every projection write reaches PostgreSQL: the item's row and its new timeline entries in one
-// transaction, and PostgreSQL's answer turned into Temporal's terms: a value it can never store is a
+// statement, and PostgreSQL's answer turned into Temporal's terms: a value it can never store is a
 // refusal for good (non-retryable, recorded on the item); anything else (PostgreSQL away) is retried.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
@@ -31,32 +31,31 @@ export interface ProjectionWrite {
 }
 
 export async function writeProjection(pool: Pool, write: ProjectionWrite): Promise<void> {
-  const client = await pool.connect();
+  const events = write.chainId ? (write.events ?? []).filter((e) => e.seq !== undefined) : [];
+  const stored = (text: string | undefined) => (text === undefined ? null : sealIf(write.personal, text, write.keys));
   try {
-    await client.query('BEGIN');
-    await client.query(write.sql, write.params);
-    const events = write.chainId ? (write.events ?? []).filter((e) => e.seq !== undefined) : [];
-    const stored = (text: string | undefined) => (text === undefined ? null : sealIf(write.personal, text, write.keys));
-    if (events.length > 0) {
-      // One statement for all entries; a retried write finds them there already.
-      await client.query(
-        `INSERT INTO item_events (workflow_id, chain_id, seq, at, event, actor, note, message_id)
-         SELECT $1, $2, e.seq, to_timestamp(e.at / 1000.0), e.event, e.actor, e.note, e.message_id
-           FROM jsonb_to_recordset($3::jsonb) AS e(seq integer, at double precision, event text, actor text, note text, message_id text)
-         ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING`,
-        [
-          write.workflowId,
-          write.chainId,
-          JSON.stringify(events.map((e) => ({ seq: e.seq, at: e.at, event: e.event, actor: stored(e.by), note: stored(e.note), message_id: e.messageId ?? null }))),
-        ],
-      );
+    if (events.length === 0) {
+      await pool.query(write.sql, write.params);
+      return;
     }
-    await client.query('COMMIT');
+    // The row and its entries in one statement: one round trip, and all or nothing by itself. A
+    // retried write finds the entries there already.
+    const n = write.params.length;
+    await pool.query(
+      `WITH item AS (${write.sql})
+       INSERT INTO item_events (workflow_id, chain_id, seq, at, event, actor, note, message_id)
+       SELECT $${n + 1}, $${n + 2}, e.seq, to_timestamp(e.at / 1000.0), e.event, e.actor, e.note, e.message_id
+         FROM jsonb_to_recordset($${n + 3}::jsonb) AS e(seq integer, at double precision, event text, actor text, note text, message_id text)
+       ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING`,
+      [
+        ...write.params,
+        write.workflowId,
+        write.chainId,
+        JSON.stringify(events.map((e) => ({ seq: e.seq, at: e.at, event: e.event, actor: stored(e.by), note: stored(e.note), message_id: e.messageId ?? null }))),
+      ],
+    );
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
     throw classify(err);
-  } finally {
-    client.release();
   }
 }
 
