@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
+import type { Pool } from 'pg';
 import pino from 'pino';
 import { logIntegrations, type Integrations } from '../activities/integrations';
 import { IntegrationNotifier } from '../activities/notifier';
@@ -102,4 +103,31 @@ export function flag(name: string, fallback: number): number {
   const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
   return value;
+}
+
+export interface EscalationLag {
+  id: string;
+  /** When the acknowledgement was due (epoch ms). */
+  due: number;
+  /** Escalation notifications sent for the ticket: exactly one is right. */
+  escalations: number;
+  /** Due → the escalation recorded on the timeline (workflow time), ms. */
+  step_lag: number | null;
+  /** Due → the escalation notification sent, ms. */
+  sent_lag: number | null;
+}
+
+/** How late each ticket's acknowledgement escalation came, and how many went out. */
+export async function escalationLags(pool: Pool, ids: string[]): Promise<EscalationLag[]> {
+  const { rows } = await pool.query<EscalationLag>(
+    `SELECT t.id, extract(epoch FROM t.acknowledge_due_at) * 1000 AS due,
+            (SELECT count(*)::int FROM notifications n WHERE n.ticket_id = t.id AND n.kind = 'escalation') AS escalations,
+            (SELECT extract(epoch FROM min(e.at) - t.acknowledge_due_at) * 1000 FROM item_events e
+              WHERE e.workflow_id = t.workflow_id AND e.chain_id = t.chain_id AND e.event = 'escalated acknowledge to level 1') AS step_lag,
+            (SELECT extract(epoch FROM min(n.sent_at) - t.acknowledge_due_at) * 1000 FROM notifications n
+              WHERE n.ticket_id = t.id AND n.kind = 'escalation') AS sent_lag
+       FROM tickets t WHERE t.id = ANY($1)`,
+    [ids],
+  );
+  return rows;
 }

@@ -3,7 +3,7 @@
 // a ticket was not escalated exactly once.
 import { parsePolicy } from '../config/policy-schema';
 import { DEFAULT_POLICY } from '../domain/policy';
-import { flag, inParallel, percentile, startBenchDesk } from './desk';
+import { escalationLags, flag, inParallel, percentile, startBenchDesk } from './desk';
 
 const N = flag('tickets', 1_000);
 const ACK_MS = flag('ack-seconds', 90) * 1_000;
@@ -42,16 +42,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 1_000));
     }
 
-    const { rows } = await desk.db.pool.query<{ id: string; due: number; escalations: number; step_lag: number | null; sent_lag: number | null }>(
-      `SELECT t.id, extract(epoch FROM t.acknowledge_due_at) * 1000 AS due,
-              (SELECT count(*)::int FROM notifications n WHERE n.ticket_id = t.id AND n.kind = 'escalation') AS escalations,
-              (SELECT extract(epoch FROM min(e.at) - t.acknowledge_due_at) * 1000 FROM item_events e
-                WHERE e.workflow_id = t.workflow_id AND e.chain_id = t.chain_id AND e.event = 'escalated acknowledge to level 1') AS step_lag,
-              (SELECT extract(epoch FROM min(n.sent_at) - t.acknowledge_due_at) * 1000 FROM notifications n
-                WHERE n.ticket_id = t.id AND n.kind = 'escalation') AS sent_lag
-         FROM tickets t WHERE t.id = ANY($1)`,
-      [ids],
-    );
+    const rows = await escalationLags(desk.db.pool, ids);
     const once = rows.filter((r) => r.escalations === 1).length;
     const missing = N - rows.filter((r) => r.escalations >= 1).length;
     const twice = rows.filter((r) => r.escalations > 1).length;

@@ -27,7 +27,7 @@ import { freePort } from '../test/desk-processes';
 import { TEST_ENCRYPTION_KEYS, testDataConverter } from '../test/encryption';
 import { createTestDatabase } from '../test/postgres';
 import { bundleWorkflows, devServerEnvironment } from '../test/temporal';
-import { flag, inParallel, percentile } from './desk';
+import { escalationLags, flag, inParallel, percentile } from './desk';
 
 const DUE = flag('due', 1_000);
 const OPEN = Math.max(flag('open', DUE), DUE);
@@ -229,15 +229,7 @@ async function main(): Promise<void> {
       if (escalated === DUE) break;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
-    const { rows: lags } = await db.pool.query<{ escalations: number; step_lag: number | null; sent_lag: number | null }>(
-      `SELECT (SELECT count(*)::int FROM notifications n WHERE n.ticket_id = t.id AND n.kind = 'escalation') AS escalations,
-              (SELECT extract(epoch FROM min(e.at) - t.acknowledge_due_at) * 1000 FROM item_events e
-                WHERE e.workflow_id = t.workflow_id AND e.chain_id = t.chain_id AND e.event = 'escalated acknowledge to level 1') AS step_lag,
-              (SELECT extract(epoch FROM min(n.sent_at) - t.acknowledge_due_at) * 1000 FROM notifications n
-                WHERE n.ticket_id = t.id AND n.kind = 'escalation') AS sent_lag
-         FROM tickets t WHERE t.id = ANY($1)`,
-      [due],
-    );
+    const lags = await escalationLags(db.pool, due);
     // The baseline, once the desk's tickets are done: as many bare timers, due over the same span.
     const span = filingS * 1_000;
     const firstDue = Date.now() + ACK_MS - span;

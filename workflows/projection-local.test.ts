@@ -3,13 +3,13 @@
 // the workflow task that made it (no activity task); while PostgreSQL is away the write falls over to
 // an ordinary activity, retried beside the loop, and no clock waits for it; once a write went through,
 // the next is local again.
-import { randomBytes } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Pool } from 'pg';
 import { DEFAULT_POLICY, resolveTicketPolicy } from '../domain/policy';
 import { acknowledgeUpdate, ticketStateQuery, ticketWorkflowId, type TicketIntake } from '../domain/ticket';
 import { eventually } from '../test/eventually';
+import { ticketIntake } from '../test/intakes';
 import type { TestDatabase } from '../test/postgres';
 import { tcpProxy, type TcpProxy } from '../test/tcp-proxy';
 import { timeSkippingDesk } from '../test/time-skipping';
@@ -46,19 +46,7 @@ afterEach(async () => {
   await proxied?.end();
 });
 
-function intake(): TicketIntake {
-  return {
-    id: `t-${randomBytes(4).toString('hex')}`,
-    externalId: null,
-    channel: 'helpdesk',
-    tier: 1,
-    priority: 'normal',
-    subject: 'Printer on fire',
-    description: '',
-    requester: {},
-    private: false,
-  };
-}
+const intake = (): TicketIntake => ticketIntake({ subject: 'Printer on fire', description: '', requester: {} });
 
 async function start(ticket: TicketIntake): Promise<WorkflowHandle<typeof ticketWorkflow>> {
   return env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
