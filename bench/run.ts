@@ -17,7 +17,7 @@ import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { ticketStartOptions, ticketFrom } from '../api/ticket';
-import { WORKER_TUNING_DEFAULTS } from '../config/worker-tuning';
+import { WORKER_TUNING_DEFAULTS, workerNodeOptions, workerTuningFromEnv } from '../config/worker-tuning';
 import { DEFAULT_POLICY, resolveTicketPolicy, type Policy } from '../domain/policy';
 import { ticketSlaClocks } from '../domain/sla-clock';
 import { acknowledgeUpdate, ticketWorkflowId } from '../domain/ticket';
@@ -106,7 +106,9 @@ async function main(): Promise<void> {
     services.push(s);
     return s;
   };
-  const worker = spawnApp('worker', 'workers/main.ts', { NODE_OPTIONS: `--max-old-space-size=${WORKER_TUNING_DEFAULTS.heapMb}` });
+  // The worker's limits as the environment sets them (with --cache on top), its heap as npm start gives it.
+  const tuning = workerTuningFromEnv(processEnv);
+  const worker = spawnApp('worker', 'workers/main.ts', { NODE_OPTIONS: workerNodeOptions(tuning, process.env.NODE_OPTIONS) });
   const api = spawnApp('api', 'api/main.ts');
   const baselineQueue = `${taskQueue}-baseline`;
   const baselineLags: number[] = [];
@@ -213,7 +215,8 @@ async function main(): Promise<void> {
     const settleDeadline = Date.now() + 30 * 60_000;
     for (;;) {
       const { rows: r } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tickets');
-      if (r[0]!.n >= filed || Date.now() > settleDeadline) break;
+      if (r[0]!.n >= filed) break;
+      if (Date.now() > settleDeadline) throw new Error(`only ${r[0]!.n} of ${filed} tickets reached their first task within 30 minutes`);
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
     const filing = performance.now();

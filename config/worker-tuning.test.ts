@@ -27,7 +27,14 @@ it.each(['-1', '1.5', 'lots', '1e3', ' ', '0x10'])('refuses %j naming the variab
 
 it('refuses no workflow tasks at all (a cache of none is allowed)', () => {
   expect(() => workerTuningFromEnv({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '0' })).toThrow(/at least 1/);
-  expect(workerTuningFromEnv({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).maxCachedWorkflows).toBe(0);
+  expect(workerTuningFromEnv({ WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toMatchObject({ maxCachedWorkflows: 0, maxConcurrentWorkflowTaskExecutions: 1 });
+});
+
+it('refuses what the SDK would quietly change: a cache of 1, one task with a cache, more tasks than cached workflows', () => {
+  expect(() => workerTuningFromEnv({ WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow(/use 0 \(no cache\) or at least 2/);
+  expect(() => workerTuningFromEnv({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(/at least 2 while workflows are cached/);
+  expect(() => workerTuningFromEnv({ WORKER_MAX_CACHED_WORKFLOWS: '10' })).toThrow(/WORKER_MAX_CONCURRENT_WORKFLOW_TASKS=40 is more than WORKER_MAX_CACHED_WORKFLOWS=10/);
+  expect(workerTuningFromEnv({ WORKER_MAX_CACHED_WORKFLOWS: '10', WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '10' }).maxCachedWorkflows).toBe(10);
 });
 
 it('gives the heap flag first and keeps the other NODE_OPTIONS', () => {

@@ -54,6 +54,15 @@ export function workerTuningFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     }
     tuning[key] = value;
   }
+  // The SDK would change these quietly (a cache of 1 to 2, more tasks than cached workflows to the
+  // cache's size): refused here, so what the worker logs is what it runs with.
+  const { maxCachedWorkflows: cache, maxConcurrentWorkflowTaskExecutions: tasks } = tuning;
+  const names = WORKER_TUNING_ENV;
+  if (cache === 1) throw new ConfigError(`${names.maxCachedWorkflows}=1 is too small for the SDK: use 0 (no cache) or at least 2`);
+  if (cache > 0 && tasks < 2) throw new ConfigError(`${names.maxConcurrentWorkflowTaskExecutions} must be at least 2 while workflows are cached`);
+  if (cache > 0 && tasks > cache) {
+    throw new ConfigError(`${names.maxConcurrentWorkflowTaskExecutions}=${tasks} is more than ${names.maxCachedWorkflows}=${cache}: raise the cache or lower the tasks`);
+  }
   return tuning;
 }
 
