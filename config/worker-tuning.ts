@@ -1,7 +1,7 @@
 // How much a worker takes on, from the environment, with defaults for a worker given 1 GiB of memory.
-// Measured with `npm run bench` (README, "Performance"): a cached ticket costs about 0.35 MB of heap,
-// so 1,000 cached workflows and the worker's own ~200 MB fit a 640 MB heap with room for garbage
-// collection, and RSS stays under 1 GiB. A ticket that is not cached is replayed from its history
+// Measured with `npm run bench` (README, "Performance"): 0.6-0.7 MB of RSS per cached ticket (an upper
+// bound: V8 keeps what it took), so 1,000 cached workflows and the worker itself peaked at 888 MB with
+// 10,000 tickets open: under 1 GiB on a 640 MB heap. A ticket that is not cached is replayed from its history
 // when it next has something to do (milliseconds for a ticket's short history). Several workers can
 // poll one task queue; each takes its own share up to these limits.
 import { ConfigError } from './env';
