@@ -284,6 +284,26 @@ describe('Blocked', () => {
 });
 
 describe('labels changed on the tracker', () => {
+  it('a move the tracker reports before its answer to "create the issue" reaches us is kept, not undone', async () => {
+    const slow = heldIssueCreation();
+    integrations = slow.integrations;
+    await withWorker(async () => {
+      const h = await fileBug();
+      await eventually(async () => slow.asked.length, (n) => n > 0);
+      // The issue exists on the tracker and someone moved it; the workflow has not heard it was created.
+      await h.signal(trackerLabelsChangedSignal, { labels: ['Workflow::Design'], by: 'kim' });
+      const moved = await eventually(() => state(h), (s) => s.stage === 'design');
+      expect(moved.tracker).toBeNull();
+
+      slow.release();
+      const created = await eventually(() => state(h), (s) => s.tracker !== null && s.pendingEffects === 0);
+      expect(created.issue.label).toBe('Workflow::Design');
+      // The issue already shows Design: nothing is put on it, and Triage is not put back.
+      expect(await labelsPutOn(h)).toEqual(['Workflow::Triage']);
+      expect(slow.calls.filter((c) => c.system === 'tracker' && c.action === 'setLabels')).toEqual([]);
+    });
+  });
+
   it('Verification → Production by label confirms the fix; Blocked without a reason is refused and answered', async () => {
     await withWorker(async () => {
       const h = await fileBug();

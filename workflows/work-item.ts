@@ -49,6 +49,12 @@ import { invalid, refuse, requireBoolean, requireText } from './validation';
 export const WORK_ITEM_STATE_MODEL = 'work-item-state-model';
 
 /**
+ * Runs without it let the tracker's answer to "create the issue" overwrite a label change the tracker
+ * had already reported, and then put the created label's successor on again.
+ */
+const TRACKER_LABEL_BEFORE_CREATED = 'tracker-label-before-created';
+
+/**
  * How long after we set a label its webhook echo is still expected. GitLab delivers within seconds;
  * short, so that a person moving the label back soon after is rarely mistaken for an echo.
  */
@@ -111,7 +117,10 @@ export function workItemRuntime(input: WorkItemWorkflowInput) {
         },
         done: (data: { label: string }, created: { iid: number; webUrl: string }) => {
           state.tracker = { project: policy.trackerProject, iid: created.iid, webUrl: created.webUrl };
-          state.issue.label = data.label;
+          // A label change reported by the tracker before its answer reached us happened on the
+          // created issue, so it is newer than the label the issue was created with: keep it.
+          const toldByTracker = state.issue.label !== null && patched(TRACKER_LABEL_BEFORE_CREATED);
+          if (!toldByTracker) state.issue.label = data.label;
           noteOwnLabel(data.label);
           record(state, Date.now(), 'tracker issue created', 'system', created.webUrl);
         },
