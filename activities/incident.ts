@@ -95,6 +95,13 @@ export function createIncidentActivities(deps: ActivityDeps) {
         events: p.events,
         personal,
         keys: deps.encryptionKeys,
+        report: {
+          kind: 'incident',
+          itemId: p.id,
+          priority: p.severity,
+          assignee: p.acknowledgedBy,
+          doneBeforeClosed: p.resolvedAt !== null,
+        },
         sql: `INSERT INTO incidents (id, workflow_id, external_id, title, severity, status, level, crisis,
            customer_ticket_id, desk_ticket_id, created_at, acknowledged_at, acknowledged_by, resolved_at,
            document_url, follow_up_url, follow_up_closed_at, version, chain_id, private, updated_at)

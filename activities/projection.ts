@@ -4,6 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { EncryptionKeys } from '../config/encryption';
+import { deskEventRows, deskEventsInsert, factsParam, type ReportFacts } from '../db/desk-events';
 import { sealIf } from '../db/sealed';
 import type { TimelineEntry } from '../domain/timeline';
 
@@ -28,6 +29,8 @@ export interface ProjectionWrite {
    */
   personal: boolean;
   keys: EncryptionKeys;
+  /** The item's facts for the reporting event log (desk_events), one row per new entry. */
+  report: ReportFacts;
 }
 
 export async function writeProjection(pool: Pool, write: ProjectionWrite): Promise<void> {
@@ -38,20 +41,24 @@ export async function writeProjection(pool: Pool, write: ProjectionWrite): Promi
       await pool.query(write.sql, write.params);
       return;
     }
-    // The row and its entries in one statement: one round trip, and all or nothing by itself. A
-    // retried write finds the entries there already.
+    // The row, its entries and their reporting rows in one statement: one round trip, and all or
+    // nothing by itself. A retried write finds the entries there already.
     const n = write.params.length;
     await pool.query(
-      `WITH item AS (${write.sql})
-       INSERT INTO item_events (workflow_id, chain_id, seq, at, event, actor, note, message_id)
-       SELECT $${n + 1}, $${n + 2}, e.seq, to_timestamp(e.at / 1000.0), e.event, e.actor, e.note, e.message_id
-         FROM jsonb_to_recordset($${n + 3}::jsonb) AS e(seq integer, at double precision, event text, actor text, note text, message_id text)
-       ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING`,
+      `WITH item AS (${write.sql}),
+       timeline AS (
+         INSERT INTO item_events (workflow_id, chain_id, seq, at, event, actor, note, message_id)
+         SELECT $${n + 1}, $${n + 2}, e.seq, to_timestamp(e.at / 1000.0), e.event, e.actor, e.note, e.message_id
+           FROM jsonb_to_recordset($${n + 3}::jsonb) AS e(seq integer, at double precision, event text, actor text, note text, message_id text)
+         ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING)
+       ${deskEventsInsert(n + 1, n + 2, n + 4, n + 5)}`,
       [
         ...write.params,
         write.workflowId,
         write.chainId,
         JSON.stringify(events.map((e) => ({ seq: e.seq, at: e.at, event: e.event, actor: stored(e.by), note: stored(e.note), message_id: e.messageId ?? null }))),
+        factsParam(write.report),
+        JSON.stringify(deskEventRows(write.report, events)),
       ],
     );
   } catch (err) {

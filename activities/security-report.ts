@@ -21,6 +21,7 @@ export function createSecurityReportActivities({ pool, encryptionKeys: keys }: {
         events: p.events,
         personal: true,
         keys,
+        report: { kind: 'security-report', itemId: p.id, priority: p.severity, doneBeforeClosed: p.publishedAt !== null },
         sql: `INSERT INTO security_reports (id, workflow_id, external_id, title, severity, reporter, status, created_at,
            respond_due_at, responded_at, breached, disclosure_requested_at, disclosure_due_at, scrubbed, fix_link,
            published_at, version, chain_id, updated_at)

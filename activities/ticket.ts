@@ -79,10 +79,23 @@ export function createTicketActivities({ pool, notifier, integrations, encryptio
         events: p.events,
         personal: p.private,
         keys,
+        report: {
+          kind: 'ticket',
+          itemId: p.id,
+          channel: p.channel,
+          tier: p.tier,
+          priority: p.priority,
+          region: p.region ?? null,
+          assignee: p.assignee,
+          doneBeforeClosed: p.resolvedAt !== null,
+          measures: p.measures ?? null,
+          satisfaction: p.satisfaction,
+        },
         sql: `INSERT INTO tickets (id, workflow_id, external_id, channel, tier, priority, status, assignee, private,
            subject, created_at, acknowledged_at, resolved_at, closed_at, acknowledge_due_at, resolution_due_at,
-           breached, escalations, satisfaction, version, chain_id, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21, now())
+           breached, escalations, satisfaction, version, chain_id, region, first_reply_ms, first_reply_business_ms,
+           resolution_ms, resolution_business_ms, paused_ms, acknowledge_sla, resolution_sla, resolution_target, reopens, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27,$28,$29,$30,$31, now())
          ON CONFLICT (id) DO UPDATE SET
            tier = EXCLUDED.tier, priority = EXCLUDED.priority, status = EXCLUDED.status,
            assignee = EXCLUDED.assignee, acknowledged_at = EXCLUDED.acknowledged_at,
@@ -92,6 +105,11 @@ export function createTicketActivities({ pool, notifier, integrations, encryptio
            satisfaction = EXCLUDED.satisfaction, version = EXCLUDED.version,
            chain_id = EXCLUDED.chain_id, created_at = EXCLUDED.created_at, subject = EXCLUDED.subject,
            channel = EXCLUDED.channel, external_id = EXCLUDED.external_id, private = EXCLUDED.private,
+           region = EXCLUDED.region, first_reply_ms = EXCLUDED.first_reply_ms,
+           first_reply_business_ms = EXCLUDED.first_reply_business_ms, resolution_ms = EXCLUDED.resolution_ms,
+           resolution_business_ms = EXCLUDED.resolution_business_ms, paused_ms = EXCLUDED.paused_ms,
+           acknowledge_sla = EXCLUDED.acknowledge_sla, resolution_sla = EXCLUDED.resolution_sla,
+           resolution_target = EXCLUDED.resolution_target, reopens = EXCLUDED.reopens,
            updated_at = now()
          WHERE ${newerThan('tickets')}`,
         params: [
@@ -117,10 +135,25 @@ export function createTicketActivities({ pool, notifier, integrations, encryptio
           p.satisfaction === null ? null : JSON.stringify(sealedComment(p.satisfaction, p.private, keys)),
           p.version,
           p.chainId ?? null,
+          p.region ?? null,
+          // Runs from before the reports send no measures: the row keeps what the backfill computed.
+          ...measureParams(p),
         ],
       });
     },
   };
+}
+
+function measureParams(p: TicketProjection): unknown[] {
+  const m = p.measures;
+  if (!m) {
+    const since = (at: number | null) => (at === null ? null : at - p.createdAt);
+    return [since(p.acknowledgedAt), null, since(p.resolvedAt), null, 0, null, null, null, 0];
+  }
+  return [
+    m.firstReplyMs, m.firstReplyBusinessMs, m.resolutionMs, m.resolutionBusinessMs, m.pausedMs,
+    m.acknowledgeSla, m.resolutionSla, m.resolutionTarget, m.reopens,
+  ];
 }
 
 function sealedComment(s: Satisfaction, personal: boolean, keys: EncryptionKeys): Satisfaction {

@@ -84,6 +84,8 @@ export function createWorkItemActivities({ pool, integrations, encryptionKeys }:
         // Feature requests and bug reports are the product's, not a person's: plain.
         personal: false,
         keys: encryptionKeys,
+        // A work item ends at its final stage: a `closed` entry after it ends nothing again.
+        report: { kind: p.kind, itemId: p.id, doneBeforeClosed: true },
         sql: `INSERT INTO work_items (id, workflow_id, kind, external_id, title, stage, hold, hold_reason,
            tracker_project, tracker_iid, tracker_url, milestone, milestone_starts_at, created_at,
            stage_entered_at, closed_at, waiting_ms, blocked_ms, version, chain_id, updated_at)

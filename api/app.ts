@@ -13,7 +13,9 @@ import { authenticate, HOW_TO_AUTHENTICATE, type Authenticator } from './auth';
 import { codecCookieAsBearer, codecCors, codecFormKeyAsBearer, codecSessionSameOrigin, codecHandler, codecSessionPage, codecSessionSet } from './codec-server';
 import { errorHandler, undecodablePath } from './errors';
 import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, failedCredentialLimit, type RateLimits } from './rate-limit';
+import { dashboardRoutes } from './dashboard';
 import { incidentRoutes } from './incident';
+import { reportRoutes } from './reports';
 import { securityReportRoutes } from './security-report';
 import { ticketRoutes } from './ticket';
 import { workItemRoutes } from './work-item';
@@ -105,6 +107,8 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
         bugReports: '/bug-reports',
         me: '/me',
         audit: '/audit',
+        reports: '/reports',
+        dashboard: '/dashboard',
         health: '/healthz',
         temporalUi: deps.temporalUiUrl,
       },
@@ -115,6 +119,7 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
     res.json({ ok: true });
   });
   app.use(open.router);
+  app.use('/dashboard', dashboardRoutes(routes));
 
   // Everything below needs a credential.
   app.use(authenticate(deps.auth));
@@ -131,6 +136,7 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
   app.use('/bug-reports', workItemRoutes('bug-report', deps, routes));
   app.use('/incidents', incidentRoutes(deps, routes));
   app.use('/security-reports', securityReportRoutes(deps, routes));
+  app.use('/reports', reportRoutes(deps.pool, routes));
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}; see GET / for what exists` });

@@ -54,6 +54,26 @@ export function link() {
     .meta({ textRule: 'url', link: true } satisfies TextFieldMeta);
 }
 
+/** An IANA time zone name, as Intl knows it (e.g. Europe/Amsterdam, America/Chicago, UTC). */
+export function timeZone() {
+  return text('name').pipe(z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Amsterdam or UTC'));
+}
+
+export function isTimeZone(value: string): boolean {
+  if (value.length === 0 || value.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A short code for a dimension of the reports (a region): lowercase letters, digits and '-'. */
+export function code() {
+  return text('name').pipe(z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be a short code such as emea or us-east (lowercase letters, digits and '-', at most 40)"));
+}
+
 /** The value of `schema` for a body, or a 400 listing every invalid field. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(body ?? {});

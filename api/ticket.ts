@@ -36,7 +36,7 @@ import { declaredRoutes, forbidden, may, type RouteTable } from './access';
 import type { ApiDeps } from './app';
 import { HttpError } from './errors';
 import { startIncident } from './incident';
-import { email, itemIdFrom, optionalText, parseBody, parseQuery, text } from './input';
+import { code, email, itemIdFrom, optionalText, parseBody, parseQuery, text, timeZone } from './input';
 import {
   actingName,
   actionRequest,
@@ -69,8 +69,10 @@ function intakeSchema() {
         name: optionalText('name'),
         email: email().optional(),
         handle: optionalText('name'),
+        timeZone: timeZone().optional(),
       })
       .default({}),
+    region: code().optional(),
     private: z.boolean().default(false),
     // Where answers to the requester go back to: the Zendesk ticket or the Slack conversation.
     origin: z
@@ -118,6 +120,9 @@ export const TICKET_ACTION_NEEDS: Record<TicketAction, Permission | Permission[]
   escalate: 'supervise',
 };
 
+/** The statuses a ticket is open in: not resolved or closed (the backlog). */
+const OPEN_STATUSES: readonly string[] = TICKET_STATUSES.filter((s) => s !== 'resolved' && s !== 'closed');
+
 function listQuerySchema() {
   const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
   return z.strictObject({
@@ -126,6 +131,12 @@ function listQuerySchema() {
     channel: z.enum(CHANNELS).optional(),
     breached: bool.optional(),
     assignee: optionalText('name'),
+    priority: z.enum(PRIORITIES).optional(),
+    region: code().optional(),
+    /** Open: not resolved or closed yet (what the backlog counts). */
+    open: bool.optional(),
+    createdFrom: z.iso.datetime({ offset: true, error: 'must be an instant such as 2026-11-02T00:00:00Z' }).optional(),
+    createdTo: z.iso.datetime({ offset: true, error: 'must be an instant such as 2026-11-02T00:00:00Z' }).optional(),
     ...pageQuery(),
   });
 }
@@ -337,12 +348,19 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
   get('/', 'read', async (req, res) => {
     const q = parseQuery(listQuery, req.query, 'filter');
     const filters = {
-      status: q.status,
       tier: q.tier,
       channel: q.channel,
       breached: q.breached,
       assignee: q.assignee === 'unassigned' ? null : q.assignee,
+      priority: q.priority,
+      region: q.region,
+      status: q.open === undefined ? q.status : { in: TICKET_STATUSES.filter((s) => (q.open ? OPEN_STATUSES.includes(s) : !OPEN_STATUSES.includes(s))) },
+      created_at: q.createdFrom || q.createdTo ? { gte: q.createdFrom ? new Date(q.createdFrom) : undefined, lt: q.createdTo ? new Date(q.createdTo) : undefined } : undefined,
     };
+    if (q.open !== undefined && q.status !== undefined) {
+      const message = 'give status or open, not both';
+      throw new HttpError(400, `invalid filter: open: ${message}`, [{ field: 'open', message }]);
+    }
     // Oldest first: the desk works tickets first in, first out.
     const rows = await projectionPage(pool, 'tickets', filters, 'created_at, id', q);
     // A private ticket's subject and comment are sealed in the row: unsealed only for who sees it in full.

@@ -186,8 +186,12 @@ export function pageQuery() {
   };
 }
 
-/** Equality filters on a projection's columns: undefined leaves a column out, null asks for IS NULL. */
-export type ColumnFilters = Record<string, string | number | boolean | null | undefined>;
+/**
+ * Filters on a projection's columns: a value is equality, undefined leaves a column out, null asks for
+ * IS NULL, `{ gte, lt }` a half-open range, `{ in }` one of several values.
+ */
+export type ColumnFilter = string | number | boolean | null | undefined | { gte?: Date; lt?: Date } | { in: readonly string[] };
+export type ColumnFilters = Record<string, ColumnFilter>;
 
 /**
  * One page of a projection table, filtered in the order the filters are named. Table, columns and
@@ -206,6 +210,16 @@ export async function projectionPage(
     if (value === undefined) continue;
     if (value === null) {
       where.push(`${column} IS NULL`);
+      continue;
+    }
+    if (typeof value === 'object') {
+      if ('in' in value) {
+        params.push(value.in);
+        where.push(`${column} = ANY($${params.length})`);
+        continue;
+      }
+      if (value.gte) where.push(`${column} >= $${params.push(value.gte)}`);
+      if (value.lt) where.push(`${column} < $${params.push(value.lt)}`);
       continue;
     }
     params.push(value);

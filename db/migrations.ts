@@ -1,8 +1,17 @@
 // Schema of the application store: the ticket projection lists and reports read, and the log of
 // every notification sent. Migrations run at start (worker and API), once, under an advisory lock.
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+import { backfillDeskEvents } from './desk-events';
 
-const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
+interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+  /** Runs after `sql`, in the same transaction: rows that need code to be computed. */
+  backfill?: (client: PoolClient) => Promise<void>;
+}
+
+const MIGRATIONS: Migration[] = [
   {
     id: 1,
     name: 'tickets and notifications',
@@ -296,9 +305,58 @@ const MIGRATIONS: Array<{ id: number; name: string; sql: string }> = [
           OR desk_ticket_id IN (SELECT id FROM tickets WHERE private);
     `,
   },
+  {
+    id: 50,
+    name: 'the reporting event log',
+    // The reporting contract (README "Reports"): one row per timeline entry of every item, typed, with
+    // the item's facts as the write that carried it saw them. Appended by the projection writes in the
+    // same statement as the row; idempotent on (workflow_id, chain_id, seq). Rows that existed before
+    // are backfilled from item_events (backfillDeskEvents).
+    sql: `
+      CREATE TABLE desk_events (
+        workflow_id    text NOT NULL,
+        chain_id       text NOT NULL,
+        seq            integer NOT NULL,
+        item_id        text NOT NULL,
+        kind           text NOT NULL,
+        at             timestamptz NOT NULL,
+        type           text NOT NULL,
+        event          text NOT NULL,
+        channel        text,
+        tier           smallint,
+        priority       text,
+        region         text,
+        assignee       text,
+        level          smallint,
+        target         text,
+        to_value       text,
+        open_delta     smallint NOT NULL DEFAULT 0,
+        elapsed_ms     bigint,
+        business_ms    bigint,
+        score          smallint,
+        said_resolved  boolean,
+        PRIMARY KEY (workflow_id, chain_id, seq)
+      );
+      CREATE INDEX desk_events_type_at_idx ON desk_events (type, at);
+      CREATE INDEX desk_events_kind_at_idx ON desk_events (kind, at);
+
+      ALTER TABLE tickets ADD COLUMN region text;
+      ALTER TABLE tickets ADD COLUMN first_reply_ms bigint;
+      ALTER TABLE tickets ADD COLUMN first_reply_business_ms bigint;
+      ALTER TABLE tickets ADD COLUMN resolution_ms bigint;
+      ALTER TABLE tickets ADD COLUMN resolution_business_ms bigint;
+      ALTER TABLE tickets ADD COLUMN paused_ms bigint NOT NULL DEFAULT 0;
+      ALTER TABLE tickets ADD COLUMN acknowledge_sla text;
+      ALTER TABLE tickets ADD COLUMN resolution_sla text;
+      ALTER TABLE tickets ADD COLUMN resolution_target text;
+      ALTER TABLE tickets ADD COLUMN reopens integer NOT NULL DEFAULT 0;
+      CREATE INDEX tickets_created_idx ON tickets (created_at);
+    `,
+    backfill: backfillDeskEvents,
+  },
   // Each kind of work adds its own migrations below with its own id range:
   // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39,
-  // access (keys, audit, sealed columns) 40-49.
+  // access (keys, audit, sealed columns) 40-49, reporting 50-59.
 ];
 
 /** Arbitrary but fixed: serialises migrations between the worker and the API starting together. */
@@ -319,6 +377,7 @@ export async function migrate(pool: Pool): Promise<void> {
       await client.query('BEGIN');
       try {
         await client.query(m.sql);
+        await m.backfill?.(client);
         await client.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
         await client.query('COMMIT');
       } catch (err) {

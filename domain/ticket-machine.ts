@@ -6,6 +6,7 @@ import { formatDuration } from './format';
 import { chainRanOut, chainSteps, dueSteps, dueWarnings, nextChainMoment, nextWarning } from './escalation';
 import type { TicketPolicy, Tier } from './policy';
 import { ticketSlaClocks, type SlaClockState, type TicketSlaClocks, type TicketSlaEvent } from './sla-clock';
+import { ticketMeasures } from './reporting';
 import { recordEntry } from './timeline';
 import type {
   EscalationRun,
@@ -14,6 +15,7 @@ import type {
   Satisfaction,
   SlaName,
   TicketIntake,
+  TicketProjection,
   TicketState,
 } from './ticket';
 
@@ -503,4 +505,33 @@ export function nextWakeUp(
   }
   candidates.sort((a, b) => a.at - b.at);
   return candidates[0] ?? null;
+}
+
+/** The row the projection writes for a ticket at `now` (without its chain and new entries). */
+export function ticketProjection(t: TicketState, clocks: TicketSlaClocks, policy: TicketPolicy, workflowId: string, now: number): TicketProjection {
+  const { ticket } = t;
+  return {
+    id: ticket.id,
+    workflowId,
+    externalId: ticket.externalId,
+    channel: ticket.channel,
+    tier: t.tier,
+    priority: ticket.priority,
+    status: t.status,
+    assignee: t.assignee,
+    private: ticket.private,
+    subject: ticket.subject,
+    createdAt: t.createdAt,
+    acknowledgedAt: t.acknowledgedAt,
+    resolvedAt: t.resolvedAt,
+    closedAt: t.closedAt,
+    acknowledgeDueAt: clocks.acknowledge.dueAt,
+    resolutionDueAt: clocks.resolution.dueAt,
+    breached: isBreached(clocks),
+    escalations: t.escalationCount,
+    satisfaction: t.satisfaction,
+    version: t.version,
+    region: ticket.region ?? null,
+    measures: ticketMeasures(t.slaEvents, clocks, policy, now),
+  };
 }

@@ -1,6 +1,7 @@
 // A support ticket's shape and the messages (updates, signals, queries) that drive its workflow.
 // Imported by the workflow and by the API, so it holds no Node imports and no zod.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { TicketMeasures } from './reporting';
 import type { EffectQueue, IntegrationRefusal, ProjectionProgress } from './effects';
 import type { ChainRun } from './escalation';
 import type { Channel, TicketPolicy, Tier } from './policy';
@@ -27,6 +28,8 @@ export interface Requester {
   email?: string;
   /** Where to answer in place, e.g. a Slack user id or a forum handle. */
   handle?: string;
+  /** The requester's IANA time zone, e.g. "America/Chicago": the hours their answers are read in. */
+  timeZone?: string;
 }
 
 /** Where a ticket came from, so answers to the requester go back to the same place. */
@@ -48,6 +51,8 @@ export interface TicketIntake {
   private: boolean;
   /** The helpdesk ticket or Slack conversation it came from, when it came from one. */
   origin?: TicketOrigin;
+  /** Where the requester is served from, e.g. "emea": a dimension of the reports. */
+  region?: string;
 }
 
 /**
@@ -381,4 +386,7 @@ export interface TicketProjection {
   version: number;
   /** Timeline entries to append to item_events (new writes only). */
   events?: TimelineEntry[];
+  /** Absent from runs (and tickets) from before the reports. */
+  region?: string | null;
+  measures?: TicketMeasures;
 }

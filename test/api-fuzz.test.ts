@@ -12,6 +12,7 @@ import { createApp } from '../api/app';
 import { bearer, TEST_ADMIN_KEY, testCredentials } from './credentials';
 import { incidentInputs } from '../api/incident';
 import { securityReportInputs } from '../api/security-report';
+import { reportQuerySchema } from '../api/reports';
 import { ticketIdFor, ticketInputs } from '../api/ticket';
 import { REFUSAL, type WebhookSource } from '../api/webhooks/deliveries';
 import { gitlabIssueEventSchema } from '../api/webhooks/gitlab';
@@ -126,7 +127,10 @@ const ITEM_KINDS: Record<string, () => ItemInputs> = {
 
 /** Routes that take no input at all (their query string is ignored). */
 // Routes without a body; /audit's filters have their own cases below.
-const NO_INPUT = ['GET /', 'GET /healthz', 'GET /me', 'GET /audit'];
+const NO_INPUT = [
+  'GET /', 'GET /healthz', 'GET /me', 'GET /audit', 'GET /reports',
+  'GET /dashboard', 'GET /dashboard/dashboard.js', 'GET /dashboard/dashboard.css', 'GET /dashboard/chart.js',
+];
 
 // ---- requests and what they must be answered with ------------------------------------------------
 
@@ -564,6 +568,11 @@ function casesFor(route: Route): Case[] | undefined {
   const kind = Object.keys(ITEM_KINDS).find((k) => route.path === k || route.path.startsWith(`${k}/`));
   if (kind) return itemCases(route, kind, ITEM_KINDS[kind]!());
   if (route.path.startsWith('/codec/')) return codecCases(route);
+  if (route.path === '/reports/:name') {
+    const unknown: Case = { name: 'GET /reports/nope', method: 'GET', path: '/reports/nope', check: (res) => (res.status === 404 ? null : `expected 404, got ${res.status}`) };
+    // at-risk takes `at`; the rest refuse it, so each report's own query is walked.
+    return [unknown, ...queryCases('/reports/at-risk', reportQuerySchema())];
+  }
   const hook = WEBHOOKS[route.path];
   if (hook && route.method === 'POST') return [...webhookCases(route.path, hook), ...(hook.source === 'slack' ? slashCommandCases() : [])];
   return undefined;
@@ -582,7 +591,7 @@ function allSchemas(): Array<[string, z.ZodType]> {
       ...Object.entries(actions).map(([action, schema]) => [`${kind} ${action}`, schema]),
     ] as Array<[string, z.ZodType]>;
   });
-  return [...items, ...Object.entries(WEBHOOKS).map(([path, hook]) => [path, hook.schema] as [string, z.ZodType]), ['slash command', slashCommandSchema()]];
+  return [...items, ...Object.entries(WEBHOOKS).map(([path, hook]) => [path, hook.schema] as [string, z.ZodType]), ['slash command', slashCommandSchema()], ['reports', reportQuerySchema()]];
 }
 
 test('the route list comes from the app, and the fuzz test knows what every route takes', () => {

@@ -47,6 +47,7 @@ import {
   dueWork,
   isBreached,
   nextWakeUp,
+  ticketProjection,
   openTicket,
   refusal,
   type NotificationIntent,
@@ -112,7 +113,8 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
     version: () => t.version,
     snapshot: (eventSeq) => {
       const events = unwrittenEntries(t, eventSeq);
-      const row: TicketProjection = { ...toProjection(t, clocksAt(Date.now()), workflowId), chainId: info.firstExecutionRunId, events };
+      const now = Date.now();
+      const row: TicketProjection = { ...ticketProjection(t, clocksAt(now), policy, workflowId, now), chainId: info.firstExecutionRunId, events };
       return { row, lastSeq: events[events.length - 1]?.seq ?? eventSeq };
     },
     changed: loop.wake,
@@ -377,32 +379,6 @@ export function fromLegacyState(old: LegacyTicketState, policy: TicketPolicy): C
       refusedCount: old.integrationFailures?.length ?? 0,
     },
     projection: nothingProjected(),
-  };
-}
-
-function toProjection(t: TicketState, clocks: TicketSlaClocks, workflowId: string): TicketProjection {
-  const { ticket } = t;
-  return {
-    id: ticket.id,
-    workflowId,
-    externalId: ticket.externalId,
-    channel: ticket.channel,
-    tier: t.tier,
-    priority: ticket.priority,
-    status: t.status,
-    assignee: t.assignee,
-    private: ticket.private,
-    subject: ticket.subject,
-    createdAt: t.createdAt,
-    acknowledgedAt: t.acknowledgedAt,
-    resolvedAt: t.resolvedAt,
-    closedAt: t.closedAt,
-    acknowledgeDueAt: clocks.acknowledge.dueAt,
-    resolutionDueAt: clocks.resolution.dueAt,
-    breached: isBreached(clocks),
-    escalations: t.escalationCount,
-    satisfaction: t.satisfaction,
-    version: t.version,
   };
 }
 

@@ -1,0 +1,451 @@
+// The reports (README "Reports"): each one SQL over the event log (desk_events) and the projections,
+// answering one flat table (rows of named columns), so JSON and CSV are the same answer.
+//
+// Ranges are half-open [from, to) in the caller's time zone; periods start at local midnight there
+// (a week on Monday, ISO 8601, unless weekStart=sunday). Tickets are counted with the facts (channel,
+// tier, priority, region) their event carried when it happened.
+import type { Pool } from 'pg';
+
+export const GROUP_BY = ['day', 'week', 'month'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+export interface ReportParams {
+  /** Local date-times in `timeZone` ("2026-11-02T00:00:00"), from inclusive, to exclusive. */
+  from: string;
+  to: string;
+  timeZone: string;
+  groupBy: GroupBy;
+  weekStart: 'monday' | 'sunday';
+  channel?: string;
+  tier?: number;
+  priority?: string;
+  region?: string;
+  /** For `at-risk`: the moment to rank at (default now); tests pin it. */
+  now?: number;
+}
+
+export type ReportRow = Record<string, string | number | boolean | null>;
+
+export interface Report {
+  name: string;
+  /** One line for the index (GET /reports) and the README. */
+  describes: string;
+  /** The filters it takes beyond from/to/timeZone/groupBy. */
+  filters: ReadonlyArray<'channel' | 'tier' | 'priority' | 'region'>;
+  grouped: boolean;
+  columns: readonly string[];
+  run(pool: Pool, p: ReportParams): Promise<ReportRow[]>;
+}
+
+const TICKET_FILTERS = ['channel', 'tier', 'priority', 'region'] as const;
+
+/**
+ * Parameters every query shares: $1 from, $2 to (local), $3 time zone; filters follow. `range(col)`
+ * is the half-open condition on a timestamptz column; `where` the filters on desk_events' columns.
+ */
+class Query {
+  readonly params: unknown[];
+  constructor(readonly p: ReportParams) {
+    this.params = [p.from, p.to, p.timeZone];
+  }
+  add(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+  range(column: string): string {
+    return `${column} >= ($1::timestamp AT TIME ZONE $3) AND ${column} < ($2::timestamp AT TIME ZONE $3)`;
+  }
+  /** The ticket filters on a table's columns (desk_events and tickets name them alike). */
+  filters(alias: string): string {
+    const out: string[] = [];
+    if (this.p.channel !== undefined) out.push(`${alias}.channel = ${this.add(this.p.channel)}`);
+    if (this.p.tier !== undefined) out.push(`${alias}.tier = ${this.add(this.p.tier)}`);
+    if (this.p.priority !== undefined) out.push(`${alias}.priority = ${this.add(this.p.priority)}`);
+    if (this.p.region !== undefined) out.push(`${alias}.region = ${this.add(this.p.region)}`);
+    return out.map((c) => ` AND ${c}`).join('');
+  }
+  /** The period an instant falls in, as the local date its period starts on. */
+  period(column: string): string {
+    return `to_char(${this.truncLocal(`${column} AT TIME ZONE $3`)}, 'YYYY-MM-DD')`;
+  }
+  truncLocal(local: string): string {
+    if (this.p.groupBy === 'week' && this.p.weekStart === 'sunday') return `(date_trunc('week', ${local} + interval '1 day') - interval '1 day')`;
+    return `date_trunc('${this.p.groupBy}', ${local})`;
+  }
+  /** Every period of the range: start (local date), and its bounds as instants. */
+  periods(): string {
+    const step = this.add(`1 ${this.p.groupBy}`);
+    // The first and last periods are cut to the range: a month's figures never count days outside it.
+    return `SELECT to_char(b, 'YYYY-MM-DD') AS period, greatest(b, $1::timestamp) AT TIME ZONE $3 AS starts,
+                   least(b + ${step}::interval, $2::timestamp) AT TIME ZONE $3 AS ends
+              FROM generate_series(${this.truncLocal('$1::timestamp')}, $2::timestamp - interval '1 microsecond', ${step}::interval) AS b`;
+  }
+}
+
+const ms = (column: string) => `round(${column})::bigint`;
+const stats = (column: string) =>
+  `count(${column})::int AS count, ${ms(`avg(${column})`)} AS "averageMs",
+   ${ms(`percentile_cont(0.5) WITHIN GROUP (ORDER BY ${column})`)} AS "medianMs",
+   ${ms(`percentile_cont(0.9) WITHIN GROUP (ORDER BY ${column})`)} AS "p90Ms"`;
+const rate = (part: string, whole: string) => `CASE WHEN ${whole} > 0 THEN round(100.0 * ${part} / ${whole}, 1)::float ELSE NULL END`;
+
+async function rows(pool: Pool, q: Query, sql: string): Promise<ReportRow[]> {
+  const { rows } = await pool.query(sql, q.params);
+  return rows;
+}
+
+export const REPORTS: Report[] = [
+  {
+    name: 'volume',
+    describes: 'Items opened and resolved per period, by kind and channel.',
+    filters: TICKET_FILTERS,
+    grouped: true,
+    columns: ['period', 'kind', 'channel', 'opened', 'resolved'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `SELECT ${q.period('e.at')} AS period, e.kind, e.channel,
+                count(*) FILTER (WHERE e.open_delta > 0 AND e.type = 'created')::int AS opened,
+                count(*) FILTER (WHERE e.open_delta < 0)::int AS resolved
+           FROM desk_events e
+          WHERE e.open_delta <> 0 AND ${q.range('e.at')}${q.filters('e')}
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      );
+    },
+  },
+  {
+    name: 'backlog',
+    describes: 'Open tickets at the end of each period, with those opened (new or reopened) and resolved in it.',
+    filters: TICKET_FILTERS,
+    grouped: true,
+    columns: ['period', 'opened', 'resolved', 'open'],
+    run(pool, p) {
+      const q = new Query(p);
+      const filters = q.filters('e');
+      return rows(
+        pool,
+        q,
+        `WITH periods AS (${q.periods()}),
+              before AS (SELECT coalesce(sum(e.open_delta), 0)::int AS open FROM desk_events e
+                          WHERE e.kind = 'ticket' AND e.open_delta <> 0 AND e.at < ($1::timestamp AT TIME ZONE $3)${filters}),
+              moves AS (SELECT p.period, p.starts,
+                               count(e.*) FILTER (WHERE e.open_delta > 0)::int AS opened,
+                               count(e.*) FILTER (WHERE e.open_delta < 0)::int AS resolved,
+                               coalesce(sum(e.open_delta), 0)::int AS delta
+                          FROM periods p LEFT JOIN desk_events e
+                            ON e.kind = 'ticket' AND e.open_delta <> 0 AND e.at >= p.starts AND e.at < p.ends${filters}
+                         GROUP BY p.period, p.starts)
+         SELECT m.period, m.opened, m.resolved, ((SELECT open FROM before) + sum(m.delta) OVER (ORDER BY m.starts))::int AS open
+           FROM moves m ORDER BY m.starts`,
+      );
+    },
+  },
+  {
+    name: 'distribution',
+    describes: 'Tickets opened in the range by channel, tier, priority, agent (assignee now) and region, with their share.',
+    filters: TICKET_FILTERS,
+    grouped: false,
+    columns: ['dimension', 'value', 'tickets', 'sharePercent'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `WITH t AS (SELECT t.* FROM tickets t WHERE ${q.range('t.created_at')}${q.filters('t')}),
+              d AS (SELECT 'channel' AS dimension, channel AS value FROM t
+                    UNION ALL SELECT 'tier', tier::text FROM t
+                    UNION ALL SELECT 'priority', priority FROM t
+                    UNION ALL SELECT 'agent', coalesce(assignee, '(unassigned)') FROM t
+                    UNION ALL SELECT 'region', coalesce(region, '(none)') FROM t)
+         SELECT dimension, value, count(*)::int AS tickets,
+                round(100.0 * count(*) / sum(count(*)) OVER (PARTITION BY dimension), 1)::float AS "sharePercent"
+           FROM d GROUP BY dimension, value ORDER BY dimension, tickets DESC, value`,
+      );
+    },
+  },
+  {
+    name: 'response-times',
+    describes:
+      'First reply time (tickets first answered in the range) and resolution time (tickets resolved in the range, the latest resolution), per tier, in calendar and business time, waiting on the requester excluded.',
+    filters: TICKET_FILTERS,
+    grouped: false,
+    columns: ['measure', 'clock', 'tier', 'count', 'averageMs', 'medianMs', 'p90Ms'],
+    run(pool, p) {
+      const q = new Query(p);
+      const filters = q.filters('e');
+      return rows(
+        pool,
+        q,
+        `WITH m AS (
+           SELECT 'first-reply' AS measure, e.tier, e.elapsed_ms, e.business_ms FROM desk_events e
+            WHERE e.type = 'acknowledged' AND e.kind = 'ticket' AND ${q.range('e.at')}${filters}
+           UNION ALL
+           (SELECT DISTINCT ON (e.workflow_id) 'resolution', e.tier, e.elapsed_ms, e.business_ms FROM desk_events e
+             WHERE e.type = 'resolved' AND e.kind = 'ticket' AND ${q.range('e.at')}${filters}
+             ORDER BY e.workflow_id, e.at DESC)),
+         c AS (SELECT measure, 'calendar' AS clock, tier, elapsed_ms AS v FROM m
+               UNION ALL SELECT measure, 'business', tier, business_ms FROM m)
+         SELECT measure, clock, coalesce(tier::text, 'all') AS tier, ${stats('v')}
+           FROM c GROUP BY GROUPING SETS ((measure, clock), (measure, clock, tier))
+          ORDER BY measure, clock DESC, tier NULLS FIRST`,
+      );
+    },
+  },
+  {
+    name: 'first-reply-distribution',
+    describes: 'Tickets first answered in the range by how long the first reply took (calendar time), in bands.',
+    filters: TICKET_FILTERS,
+    grouped: false,
+    columns: ['band', 'upToMs', 'tickets'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `WITH bands(band, up_to, n) AS (VALUES ('< 15 min', 900000::bigint, 1), ('15 min - 1 h', 3600000, 2), ('1 - 4 h', 14400000, 3),
+                                             ('4 - 8 h', 28800000, 4), ('8 - 24 h', 86400000, 5), ('> 24 h', NULL, 6)),
+              r AS (SELECT e.elapsed_ms FROM desk_events e
+                     WHERE e.type = 'acknowledged' AND e.kind = 'ticket' AND e.elapsed_ms IS NOT NULL AND ${q.range('e.at')}${q.filters('e')})
+         SELECT b.band, b.up_to AS "upToMs",
+                (SELECT count(*) FROM r WHERE r.elapsed_ms < coalesce(b.up_to, 9223372036854775807)
+                   AND r.elapsed_ms >= coalesce((SELECT max(up_to) FROM bands x WHERE x.n < b.n), 0))::int AS tickets
+           FROM bands b ORDER BY b.n`,
+      );
+    },
+  },
+  {
+    name: 'sla-attainment',
+    describes:
+      'Per SLA target (acknowledgement, resolution, hand-off), of tickets opened in the range as they stand now: met, breached, in progress, and attainment = met ÷ (met + breached); overall, per tier and per channel.',
+    filters: TICKET_FILTERS,
+    grouped: false,
+    columns: ['target', 'tier', 'channel', 'met', 'breached', 'inProgress', 'attainmentPercent'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `WITH t AS (SELECT t.* FROM tickets t WHERE ${q.range('t.created_at')}${q.filters('t')}),
+              s AS (SELECT 'acknowledgement' AS target, tier, channel, acknowledge_sla AS state FROM t
+                    UNION ALL SELECT coalesce(resolution_target, 'resolution'), tier, channel, resolution_sla FROM t)
+         SELECT target, coalesce(tier::text, 'all') AS tier, coalesce(channel, 'all') AS channel,
+                count(*) FILTER (WHERE state = 'met')::int AS met,
+                count(*) FILTER (WHERE state = 'breached')::int AS breached,
+                count(*) FILTER (WHERE state IS NULL OR state = 'in-progress')::int AS "inProgress",
+                ${rate(`count(*) FILTER (WHERE state = 'met')`, `count(*) FILTER (WHERE state IN ('met', 'breached'))`)} AS "attainmentPercent"
+           FROM s GROUP BY GROUPING SETS ((target), (target, tier), (target, channel))
+          ORDER BY target, tier NULLS FIRST, channel NULLS FIRST`,
+      );
+    },
+  },
+  {
+    name: 'breaches',
+    describes: 'SLA breaches in the range per period, target and channel.',
+    filters: TICKET_FILTERS,
+    grouped: true,
+    columns: ['period', 'target', 'channel', 'breaches'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `SELECT ${q.period('e.at')} AS period, e.target, e.channel, count(*)::int AS breaches
+           FROM desk_events e WHERE e.type = 'breached' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      );
+    },
+  },
+  {
+    name: 'escalations',
+    describes: 'Escalations in the range by level (0 = an agent escalated by hand) and target.',
+    filters: TICKET_FILTERS,
+    grouped: false,
+    columns: ['level', 'target', 'escalations', 'tickets'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `SELECT e.level, coalesce(e.target, 'resolution') AS target, count(*)::int AS escalations, count(DISTINCT e.workflow_id)::int AS tickets
+           FROM desk_events e WHERE e.type = 'escalated' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}
+          GROUP BY 1, 2 ORDER BY 1, 2`,
+      );
+    },
+  },
+  {
+    name: 'resolutions',
+    describes:
+      'Tickets resolved in the range: how many were reopened later, and one-touch resolutions (resolved with no other message to the requester: no reply, no question, never reopened).',
+    filters: TICKET_FILTERS,
+    grouped: false,
+    columns: ['resolved', 'reopened', 'reopenRatePercent', 'oneTouch', 'oneTouchPercent'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `WITH r AS (SELECT DISTINCT e.workflow_id FROM desk_events e
+                     WHERE e.type = 'resolved' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}),
+              f AS (SELECT r.workflow_id,
+                           count(*) FILTER (WHERE x.type = 'reopened') AS reopens,
+                           count(*) FILTER (WHERE x.type IN ('replied', 'paused')) AS touches
+                      FROM r JOIN desk_events x ON x.workflow_id = r.workflow_id AND x.type IN ('reopened', 'replied', 'paused')
+                     GROUP BY r.workflow_id)
+         SELECT (SELECT count(*) FROM r)::int AS resolved,
+                (SELECT count(*) FROM f WHERE reopens > 0)::int AS reopened,
+                ${rate('(SELECT count(*) FROM f WHERE reopens > 0)', '(SELECT count(*) FROM r)')} AS "reopenRatePercent",
+                ((SELECT count(*) FROM r) - (SELECT count(*) FROM f))::int AS "oneTouch",
+                ${rate('((SELECT count(*) FROM r) - (SELECT count(*) FROM f))', '(SELECT count(*) FROM r)')} AS "oneTouchPercent"`,
+      );
+    },
+  },
+  {
+    name: 'satisfaction',
+    describes:
+      'The satisfaction pulse per period: answers, "did we resolve it?" yes/no, scores 1-5, CSAT = satisfied (4 or 5) ÷ answered, and response rate = answers ÷ tickets resolved in the period.',
+    filters: TICKET_FILTERS,
+    grouped: true,
+    columns: ['period', 'answered', 'saidResolved', 'saidNotResolved', 'score1', 'score2', 'score3', 'score4', 'score5', 'csatPercent', 'resolvedTickets', 'responseRatePercent'],
+    run(pool, p) {
+      const q = new Query(p);
+      const filters = q.filters('e');
+      return rows(
+        pool,
+        q,
+        `WITH periods AS (${q.periods()}),
+              a AS (SELECT p.period,
+                           count(e.*) FILTER (WHERE e.type = 'satisfaction')::int AS answered,
+                           count(e.*) FILTER (WHERE e.type = 'satisfaction' AND e.said_resolved)::int AS yes,
+                           count(e.*) FILTER (WHERE e.type = 'satisfaction' AND NOT e.said_resolved)::int AS no,
+                           ${[1, 2, 3, 4, 5].map((s) => `count(e.*) FILTER (WHERE e.type = 'satisfaction' AND e.score = ${s})::int AS s${s}`).join(', ')},
+                           count(DISTINCT e.workflow_id) FILTER (WHERE e.type = 'resolved')::int AS resolved, p.starts
+                      FROM periods p LEFT JOIN desk_events e
+                        ON e.kind = 'ticket' AND e.type IN ('satisfaction', 'resolved') AND e.at >= p.starts AND e.at < p.ends${filters}
+                     GROUP BY p.period, p.starts)
+         SELECT period, answered, yes AS "saidResolved", no AS "saidNotResolved", s1 AS score1, s2 AS score2, s3 AS score3, s4 AS score4, s5 AS score5,
+                ${rate('(s4 + s5)', 'answered')} AS "csatPercent", resolved AS "resolvedTickets", ${rate('answered', 'resolved')} AS "responseRatePercent"
+           FROM a ORDER BY starts`,
+      );
+    },
+  },
+  {
+    name: 'incidents',
+    describes:
+      'Incidents raised in the range: time to acknowledge and to resolve, crises, open follow-ups; pages per level (pages sent in the range).',
+    filters: [],
+    grouped: false,
+    columns: ['metric', 'level', 'value'],
+    async run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `WITH i AS (SELECT * FROM incidents WHERE ${q.range('created_at')}),
+              t AS (SELECT EXTRACT(EPOCH FROM acknowledged_at - created_at) * 1000 AS ack,
+                           EXTRACT(EPOCH FROM resolved_at - created_at) * 1000 AS res FROM i)
+         SELECT 'incidents' AS metric, NULL::int AS level, (SELECT count(*) FROM i)::float AS value
+         UNION ALL SELECT 'acknowledged', NULL, (SELECT count(*) FROM i WHERE acknowledged_at IS NOT NULL)::float
+         UNION ALL SELECT 'median-time-to-acknowledge-ms', NULL, (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ack)) FROM t)::float
+         UNION ALL SELECT 'p90-time-to-acknowledge-ms', NULL, (SELECT round(percentile_cont(0.9) WITHIN GROUP (ORDER BY ack)) FROM t)::float
+         UNION ALL SELECT 'resolved', NULL, (SELECT count(*) FROM i WHERE resolved_at IS NOT NULL)::float
+         UNION ALL SELECT 'median-time-to-resolve-ms', NULL, (SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY res)) FROM t)::float
+         UNION ALL SELECT 'crises', NULL, (SELECT count(*) FROM i WHERE crisis)::float
+         UNION ALL SELECT 'open-follow-ups', NULL, (SELECT count(*) FROM i WHERE follow_up_url IS NOT NULL AND follow_up_closed_at IS NULL)::float
+         UNION ALL (SELECT 'pages', e.level, count(*)::float FROM desk_events e
+                     WHERE e.kind = 'incident' AND e.type = 'paged' AND ${q.range('e.at')} GROUP BY e.level ORDER BY e.level)`,
+      );
+    },
+  },
+  {
+    name: 'security',
+    describes:
+      'Security reports received in the range: answered within their response target (one business day by default) as a share of those answered or breached, disclosures published.',
+    filters: [],
+    grouped: false,
+    columns: ['reports', 'answered', 'answeredInTime', 'answeredInTimePercent', 'breached', 'disclosuresPublished'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `SELECT count(*)::int AS reports, count(responded_at)::int AS answered,
+                count(*) FILTER (WHERE responded_at IS NOT NULL AND NOT breached)::int AS "answeredInTime",
+                ${rate('count(*) FILTER (WHERE responded_at IS NOT NULL AND NOT breached)', 'count(*) FILTER (WHERE responded_at IS NOT NULL OR breached)')} AS "answeredInTimePercent",
+                count(*) FILTER (WHERE breached)::int AS breached, count(published_at)::int AS "disclosuresPublished"
+           FROM security_reports WHERE ${q.range('created_at')}`,
+      );
+    },
+  },
+  {
+    name: 'work-items',
+    describes:
+      'Feature requests and bug reports: time spent in each stage (stages left in the range), time on hold and the rejection rate (of items opened in the range that reached a decision).',
+    filters: [],
+    grouped: false,
+    columns: ['kind', 'metric', 'stage', 'count', 'averageMs', 'medianMs', 'p90Ms', 'percent'],
+    run(pool, p) {
+      const q = new Query(p);
+      return rows(
+        pool,
+        q,
+        `WITH moves AS (
+           SELECT e.kind, e.at, lag(e.to_value) OVER w AS stage, lag(e.at) OVER w AS since
+             FROM desk_events e WHERE e.kind IN ('feature-request', 'bug-report') AND e.type IN ('created', 'stage-moved')
+           WINDOW w AS (PARTITION BY e.workflow_id, e.chain_id ORDER BY e.seq)),
+         spent AS (SELECT kind, coalesce(stage, 'Triage') AS stage, EXTRACT(EPOCH FROM at - since) * 1000 AS v FROM moves
+                    WHERE since IS NOT NULL AND ${q.range('at')}),
+         w AS (SELECT * FROM work_items WHERE ${q.range('created_at')})
+         SELECT kind, 'time-in-stage' AS metric, stage, ${stats('v')}, NULL::float AS percent FROM spent GROUP BY kind, stage
+         UNION ALL
+         SELECT kind, 'time-on-hold', NULL, ${stats('(waiting_ms + blocked_ms)')}, NULL FROM w GROUP BY kind
+         UNION ALL
+         SELECT kind, 'rejected', NULL, count(*) FILTER (WHERE stage <> 'triage')::int, NULL, NULL, NULL,
+                ${rate(`count(*) FILTER (WHERE stage = 'rejected')`, `count(*) FILTER (WHERE stage <> 'triage')`)}
+           FROM w GROUP BY kind
+         ORDER BY 1, 2, 3`,
+      );
+    },
+  },
+  {
+    name: 'at-risk',
+    describes:
+      'Open tickets ranked by margin = time left to their resolution target − the time tickets of their tier and channel usually still need (median resolution time of those resolved in the range, less what this one has used); negative: it will breach unless someone acts.',
+    filters: TICKET_FILTERS,
+    grouped: false,
+    columns: ['id', 'tier', 'channel', 'priority', 'status', 'assignee', 'resolutionDueAt', 'leftMs', 'typicalNeedMs', 'marginMs'],
+    run(pool, p) {
+      const q = new Query(p);
+      const now = q.add(new Date(p.now ?? Date.now()));
+      return rows(
+        pool,
+        q,
+        `WITH typical AS (
+           SELECT e.tier, e.channel, percentile_cont(0.5) WITHIN GROUP (ORDER BY e.elapsed_ms) AS need
+             FROM desk_events e WHERE e.kind = 'ticket' AND e.type = 'resolved' AND e.elapsed_ms IS NOT NULL AND ${q.range('e.at')}
+            GROUP BY e.tier, e.channel),
+         open AS (
+           SELECT t.id, t.tier, t.channel, t.priority, t.status, t.assignee, t.resolution_due_at,
+                  EXTRACT(EPOCH FROM t.resolution_due_at - ${now}::timestamptz) * 1000 AS left_ms,
+                  EXTRACT(EPOCH FROM ${now}::timestamptz - t.created_at) * 1000 - t.paused_ms AS used_ms
+             FROM tickets t
+            WHERE t.status IN ('open', 'acknowledged', 'handed-off') AND t.resolution_due_at IS NOT NULL
+              AND t.resolution_sla IS DISTINCT FROM 'met'${q.filters('t')})
+         SELECT o.id, o.tier, o.channel, o.priority, o.status, o.assignee,
+                to_char(o.resolution_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "resolutionDueAt",
+                round(o.left_ms)::bigint AS "leftMs",
+                round(greatest(coalesce(y.need, 0) - o.used_ms, 0))::bigint AS "typicalNeedMs",
+                round(o.left_ms - greatest(coalesce(y.need, 0) - o.used_ms, 0))::bigint AS "marginMs"
+           FROM open o LEFT JOIN typical y ON y.tier = o.tier AND y.channel = o.channel
+          ORDER BY "marginMs", o.resolution_due_at, o.id LIMIT 100`,
+      );
+    },
+  },
+];
+
+export const REPORT_NAMES = REPORTS.map((r) => r.name);
+
+export function reportNamed(name: string): Report | undefined {
+  return REPORTS.find((r) => r.name === name);
+}
