@@ -127,12 +127,13 @@ it('breaches, escalations by level, reopen rate and one-touch resolutions', asyn
   expect(await report('resolutions')).toEqual([{ resolved: 3, reopened: 1, reopenRatePercent: 33.3, oneTouch: 1, oneTouchPercent: 33.3 }]);
 });
 
-it('satisfaction: the two answers, CSAT = satisfied ÷ answered, response rate = answers ÷ resolved', async () => {
+it('satisfaction: the two answers, CSAT = satisfied ÷ answered, response rate = answers ÷ resolutions', async () => {
   const rows = await report('satisfaction', { groupBy: 'month' });
   expect(rows).toEqual([
     {
       period: '2026-10-01', answered: 2, saidResolved: 1, saidNotResolved: 1, score1: 0, score2: 1, score3: 0, score4: 0, score5: 1,
-      csatPercent: 50, resolvedTickets: 3, responseRatePercent: 66.7,
+      // Four resolutions (C's twice), each sending the pulse; two answers.
+      csatPercent: 50, resolutions: 4, responseRatePercent: 50,
     },
   ]);
 });

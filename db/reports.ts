@@ -64,9 +64,9 @@ class Query {
     if (this.p.region !== undefined) out.push(`${alias}.region = ${this.add(this.p.region)}`);
     return out.map((c) => ` AND ${c}`).join('');
   }
-  /** The period an instant falls in, as the local date its period starts on. */
-  period(column: string): string {
-    return `to_char(${this.truncLocal(`${column} AT TIME ZONE $3`)}, 'YYYY-MM-DD')`;
+  /** The local start of the period an instant falls in: group by it, then show it with `day()`. */
+  periodStart(column: string): string {
+    return this.truncLocal(`${column} AT TIME ZONE $3`);
   }
   truncLocal(local: string): string {
     if (this.p.groupBy === 'week' && this.p.weekStart === 'sunday') return `(date_trunc('week', ${local} + interval '1 day') - interval '1 day')`;
@@ -76,22 +76,41 @@ class Query {
   periods(): string {
     const step = this.add(`1 ${this.p.groupBy}`);
     // The first and last periods are cut to the range: a month's figures never count days outside it.
-    return `SELECT to_char(b, 'YYYY-MM-DD') AS period, greatest(b, $1::timestamp) AT TIME ZONE $3 AS starts,
+    return `SELECT b AS ps, to_char(b, 'YYYY-MM-DD') AS period, greatest(b, $1::timestamp) AT TIME ZONE $3 AS starts,
                    least(b + ${step}::interval, $2::timestamp) AT TIME ZONE $3 AS ends
               FROM generate_series(${this.truncLocal('$1::timestamp')}, $2::timestamp - interval '1 microsecond', ${step}::interval) AS b`;
   }
 }
 
 const ms = (column: string) => `round(${column})::bigint`;
+/** A local period start shown as its date. */
+const day = (column: string) => `to_char(${column}, 'YYYY-MM-DD')`;
 const stats = (column: string) =>
   `count(${column})::int AS count, ${ms(`avg(${column})`)} AS "averageMs",
    ${ms(`percentile_cont(0.5) WITHIN GROUP (ORDER BY ${column})`)} AS "medianMs",
    ${ms(`percentile_cont(0.9) WITHIN GROUP (ORDER BY ${column})`)} AS "p90Ms"`;
 const rate = (part: string, whole: string) => `CASE WHEN ${whole} > 0 THEN round(100.0 * ${part} / ${whole}, 1)::float ELSE NULL END`;
 
+/**
+ * Runs a report's statement without JIT: its estimates (a generated series of periods joined to the
+ * log) look expensive enough for PostgreSQL to compile it, which costs more than the query itself.
+ */
 async function rows(pool: Pool, q: Query, sql: string): Promise<ReportRow[]> {
-  const { rows } = await pool.query(sql, q.params);
-  return rows;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN READ ONLY');
+    await client.query('SET LOCAL jit = off');
+    // Percentiles sort, grouping sets hash: in memory rather than in temporary files.
+    await client.query("SET LOCAL work_mem = '64MB'");
+    const { rows } = await client.query(sql, q.params);
+    await client.query('COMMIT');
+    return rows;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }
 
 export const REPORTS: Report[] = [
@@ -106,12 +125,14 @@ export const REPORTS: Report[] = [
       return rows(
         pool,
         q,
-        `SELECT ${q.period('e.at')} AS period, e.kind, e.channel,
-                count(*) FILTER (WHERE e.open_delta > 0 AND e.type = 'created')::int AS opened,
-                count(*) FILTER (WHERE e.open_delta < 0)::int AS resolved
-           FROM desk_events e
-          WHERE e.open_delta <> 0 AND ${q.range('e.at')}${q.filters('e')}
-          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+        `SELECT ${day('ps')} AS period, kind, channel, opened, resolved FROM (
+           SELECT ${q.periodStart('e.at')} AS ps, e.kind, e.channel,
+                  count(*) FILTER (WHERE e.open_delta > 0 AND e.type = 'created')::int AS opened,
+                  count(*) FILTER (WHERE e.open_delta < 0)::int AS resolved
+             FROM desk_events e
+            WHERE e.open_delta <> 0 AND ${q.range('e.at')}${q.filters('e')}
+            GROUP BY 1, 2, 3) g
+          ORDER BY ps, kind, channel`,
       );
     },
   },
@@ -130,15 +151,16 @@ export const REPORTS: Report[] = [
         `WITH periods AS (${q.periods()}),
               before AS (SELECT coalesce(sum(e.open_delta), 0)::int AS open FROM desk_events e
                           WHERE e.kind = 'ticket' AND e.open_delta <> 0 AND e.at < ($1::timestamp AT TIME ZONE $3)${filters}),
-              moves AS (SELECT p.period, p.starts,
-                               count(e.*) FILTER (WHERE e.open_delta > 0)::int AS opened,
-                               count(e.*) FILTER (WHERE e.open_delta < 0)::int AS resolved,
-                               coalesce(sum(e.open_delta), 0)::int AS delta
-                          FROM periods p LEFT JOIN desk_events e
-                            ON e.kind = 'ticket' AND e.open_delta <> 0 AND e.at >= p.starts AND e.at < p.ends${filters}
-                         GROUP BY p.period, p.starts)
-         SELECT m.period, m.opened, m.resolved, ((SELECT open FROM before) + sum(m.delta) OVER (ORDER BY m.starts))::int AS open
-           FROM moves m ORDER BY m.starts`,
+              moves AS (SELECT ${q.periodStart('e.at')} AS ps,
+                               count(*) FILTER (WHERE e.open_delta > 0)::int AS opened,
+                               count(*) FILTER (WHERE e.open_delta < 0)::int AS resolved,
+                               sum(e.open_delta)::int AS delta
+                          FROM desk_events e
+                         WHERE e.kind = 'ticket' AND e.open_delta <> 0 AND ${q.range('e.at')}${filters}
+                         GROUP BY 1)
+         SELECT p.period, coalesce(m.opened, 0) AS opened, coalesce(m.resolved, 0) AS resolved,
+                ((SELECT open FROM before) + sum(coalesce(m.delta, 0)) OVER (ORDER BY p.ps))::int AS open
+           FROM periods p LEFT JOIN moves m ON m.ps = p.ps ORDER BY p.ps`,
       );
     },
   },
@@ -153,44 +175,55 @@ export const REPORTS: Report[] = [
       return rows(
         pool,
         q,
-        `WITH t AS (SELECT t.* FROM tickets t WHERE ${q.range('t.created_at')}${q.filters('t')}),
-              d AS (SELECT 'channel' AS dimension, channel AS value FROM t
-                    UNION ALL SELECT 'tier', tier::text FROM t
-                    UNION ALL SELECT 'priority', priority FROM t
-                    UNION ALL SELECT 'agent', coalesce(assignee, '(unassigned)') FROM t
-                    UNION ALL SELECT 'region', coalesce(region, '(none)') FROM t)
-         SELECT dimension, value, count(*)::int AS tickets,
-                round(100.0 * count(*) / sum(count(*)) OVER (PARTITION BY dimension), 1)::float AS "sharePercent"
-           FROM d GROUP BY dimension, value ORDER BY dimension, tickets DESC, value`,
+        `WITH g AS (
+           SELECT CASE WHEN GROUPING(t.channel) = 0 THEN 'channel' WHEN GROUPING(t.tier) = 0 THEN 'tier' WHEN GROUPING(t.priority) = 0 THEN 'priority'
+                       WHEN GROUPING(t.assignee) = 0 THEN 'agent' ELSE 'region' END AS dimension,
+                  coalesce(t.channel, t.tier::text, t.priority, t.assignee, t.region,
+                           CASE WHEN GROUPING(t.assignee) = 0 THEN '(unassigned)' ELSE '(none)' END) AS value,
+                  count(*)::int AS tickets
+             FROM tickets t WHERE ${q.range('t.created_at')}${q.filters('t')}
+            GROUP BY GROUPING SETS ((t.channel), (t.tier), (t.priority), (t.assignee), (t.region)))
+         SELECT dimension, value, tickets, round(100.0 * tickets / sum(tickets) OVER (PARTITION BY dimension), 1)::float AS "sharePercent"
+           FROM g ORDER BY dimension, tickets DESC, value`,
       );
     },
   },
   {
     name: 'response-times',
     describes:
-      'First reply time (tickets first answered in the range) and resolution time (tickets resolved in the range, the latest resolution), per tier, in calendar and business time, waiting on the requester excluded.',
+      'First reply time (tickets first answered in the range, per their tier then) and resolution time (tickets whose latest resolution is in the range), per tier, in calendar and business time, waiting on the requester excluded.',
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['measure', 'clock', 'tier', 'count', 'averageMs', 'medianMs', 'p90Ms'],
-    run(pool, p) {
-      const q = new Query(p);
-      const filters = q.filters('e');
-      return rows(
-        pool,
-        q,
-        `WITH m AS (
-           SELECT 'first-reply' AS measure, e.tier, e.elapsed_ms, e.business_ms FROM desk_events e
-            WHERE e.type = 'acknowledged' AND e.kind = 'ticket' AND ${q.range('e.at')}${filters}
-           UNION ALL
-           (SELECT DISTINCT ON (e.workflow_id) 'resolution', e.tier, e.elapsed_ms, e.business_ms FROM desk_events e
-             WHERE e.type = 'resolved' AND e.kind = 'ticket' AND ${q.range('e.at')}${filters}
-             ORDER BY e.workflow_id, e.at DESC)),
-         c AS (SELECT measure, 'calendar' AS clock, tier, elapsed_ms AS v FROM m
-               UNION ALL SELECT measure, 'business', tier, business_ms FROM m)
-         SELECT measure, clock, coalesce(tier::text, 'all') AS tier, ${stats('v')}
-           FROM c GROUP BY GROUPING SETS ((measure, clock), (measure, clock, tier))
-          ORDER BY measure, clock DESC, tier NULLS FIRST`,
-      );
+    async run(pool, p) {
+      // First replies from the log (the tier then); resolutions from the ticket's row, which holds its
+      // latest one (reset by a reopen). Two statements on two connections at once: each sorts its own.
+      const measured = (measure: string, from: (q: Query) => string) => {
+        const q = new Query(p);
+        return rows(
+          pool,
+          q,
+          `WITH m AS (${from(q)}),
+           g AS (
+             SELECT tier,
+                    count(cal)::int AS c_count, ${ms('avg(cal)')} AS c_avg, ${ms('percentile_cont(0.5) WITHIN GROUP (ORDER BY cal)')} AS c_median,
+                    ${ms('percentile_cont(0.9) WITHIN GROUP (ORDER BY cal)')} AS c_p90,
+                    count(bus)::int AS b_count, ${ms('avg(bus)')} AS b_avg, ${ms('percentile_cont(0.5) WITHIN GROUP (ORDER BY bus)')} AS b_median,
+                    ${ms('percentile_cont(0.9) WITHIN GROUP (ORDER BY bus)')} AS b_p90
+               FROM m GROUP BY GROUPING SETS ((), (tier)))
+           SELECT '${measure}' AS measure, x.clock, coalesce(g.tier::text, 'all') AS tier, x.count, x."averageMs", x."medianMs", x."p90Ms"
+             FROM g CROSS JOIN LATERAL (VALUES ('calendar', c_count, c_avg, c_median, c_p90), ('business', b_count, b_avg, b_median, b_p90))
+                  AS x(clock, count, "averageMs", "medianMs", "p90Ms")
+            ORDER BY x.clock DESC, g.tier NULLS FIRST`,
+        );
+      };
+      const [firstReplies, resolutions] = await Promise.all([
+        measured('first-reply', (q) => `SELECT e.tier, e.elapsed_ms AS cal, e.business_ms AS bus FROM desk_events e
+            WHERE e.type = 'acknowledged' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}`),
+        measured('resolution', (q) => `SELECT t.tier, t.resolution_ms AS cal, t.resolution_business_ms AS bus FROM tickets t
+            WHERE t.resolution_ms IS NOT NULL AND ${q.range('t.resolved_at')}${q.filters('t')}`),
+      ]);
+      return [...firstReplies, ...resolutions];
     },
   },
   {
@@ -206,12 +239,12 @@ export const REPORTS: Report[] = [
         q,
         `WITH bands(band, up_to, n) AS (VALUES ('< 15 min', 900000::bigint, 1), ('15 min - 1 h', 3600000, 2), ('1 - 4 h', 14400000, 3),
                                              ('4 - 8 h', 28800000, 4), ('8 - 24 h', 86400000, 5), ('> 24 h', NULL, 6)),
-              r AS (SELECT e.elapsed_ms FROM desk_events e
-                     WHERE e.type = 'acknowledged' AND e.kind = 'ticket' AND e.elapsed_ms IS NOT NULL AND ${q.range('e.at')}${q.filters('e')})
-         SELECT b.band, b.up_to AS "upToMs",
-                (SELECT count(*) FROM r WHERE r.elapsed_ms < coalesce(b.up_to, 9223372036854775807)
-                   AND r.elapsed_ms >= coalesce((SELECT max(up_to) FROM bands x WHERE x.n < b.n), 0))::int AS tickets
-           FROM bands b ORDER BY b.n`,
+              counted AS (SELECT width_bucket(e.elapsed_ms, ARRAY[900000, 3600000, 14400000, 28800000, 86400000]::bigint[]) + 1 AS n, count(*)::int AS tickets
+                            FROM desk_events e
+                           WHERE e.type = 'acknowledged' AND e.kind = 'ticket' AND e.elapsed_ms IS NOT NULL AND ${q.range('e.at')}${q.filters('e')}
+                           GROUP BY 1)
+         SELECT b.band, b.up_to AS "upToMs", coalesce(c.tickets, 0) AS tickets
+           FROM bands b LEFT JOIN counted c ON c.n = b.n ORDER BY b.n`,
       );
     },
   },
@@ -227,14 +260,19 @@ export const REPORTS: Report[] = [
       return rows(
         pool,
         q,
-        `WITH t AS (SELECT t.* FROM tickets t WHERE ${q.range('t.created_at')}${q.filters('t')}),
-              s AS (SELECT 'acknowledgement' AS target, tier, channel, acknowledge_sla AS state FROM t
-                    UNION ALL SELECT coalesce(resolution_target, 'resolution'), tier, channel, resolution_sla FROM t)
+        `WITH c AS (
+           SELECT t.tier, t.channel, coalesce(t.resolution_target, 'resolution') AS target,
+                  count(*) FILTER (WHERE t.acknowledge_sla = 'met') AS a_met, count(*) FILTER (WHERE t.acknowledge_sla = 'breached') AS a_breached,
+                  count(*) FILTER (WHERE t.acknowledge_sla IS DISTINCT FROM 'met' AND t.acknowledge_sla IS DISTINCT FROM 'breached') AS a_open,
+                  count(*) FILTER (WHERE t.resolution_sla = 'met') AS r_met, count(*) FILTER (WHERE t.resolution_sla = 'breached') AS r_breached,
+                  count(*) FILTER (WHERE t.resolution_sla IS DISTINCT FROM 'met' AND t.resolution_sla IS DISTINCT FROM 'breached') AS r_open
+             FROM tickets t WHERE ${q.range('t.created_at')}${q.filters('t')}
+            GROUP BY 1, 2, 3),
+         s AS (SELECT 'acknowledgement' AS target, tier, channel, a_met AS met, a_breached AS breached, a_open AS open FROM c
+               UNION ALL SELECT target, tier, channel, r_met, r_breached, r_open FROM c)
          SELECT target, coalesce(tier::text, 'all') AS tier, coalesce(channel, 'all') AS channel,
-                count(*) FILTER (WHERE state = 'met')::int AS met,
-                count(*) FILTER (WHERE state = 'breached')::int AS breached,
-                count(*) FILTER (WHERE state IS NULL OR state = 'in-progress')::int AS "inProgress",
-                ${rate(`count(*) FILTER (WHERE state = 'met')`, `count(*) FILTER (WHERE state IN ('met', 'breached'))`)} AS "attainmentPercent"
+                sum(met)::int AS met, sum(breached)::int AS breached, sum(open)::int AS "inProgress",
+                ${rate('sum(met)', 'sum(met + breached)')} AS "attainmentPercent"
            FROM s GROUP BY GROUPING SETS ((target), (target, tier), (target, channel))
           ORDER BY target, tier NULLS FIRST, channel NULLS FIRST`,
       );
@@ -251,9 +289,11 @@ export const REPORTS: Report[] = [
       return rows(
         pool,
         q,
-        `SELECT ${q.period('e.at')} AS period, e.target, e.channel, count(*)::int AS breaches
-           FROM desk_events e WHERE e.type = 'breached' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}
-          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+        `SELECT ${day('ps')} AS period, target, channel, breaches FROM (
+           SELECT ${q.periodStart('e.at')} AS ps, e.target, e.channel, count(*)::int AS breaches
+             FROM desk_events e WHERE e.type = 'breached' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}
+            GROUP BY 1, 2, 3) g
+          ORDER BY ps, target, channel`,
       );
     },
   },
@@ -277,7 +317,7 @@ export const REPORTS: Report[] = [
   {
     name: 'resolutions',
     describes:
-      'Tickets resolved in the range: how many were reopened later, and one-touch resolutions (resolved with no other message to the requester: no reply, no question, never reopened).',
+      'Tickets whose latest resolution is in the range: how many had been reopened, and one-touch resolutions (resolved with no other message to the requester: no reply, no question, never reopened).',
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['resolved', 'reopened', 'reopenRatePercent', 'oneTouch', 'oneTouchPercent'],
@@ -286,28 +326,25 @@ export const REPORTS: Report[] = [
       return rows(
         pool,
         q,
-        `WITH r AS (SELECT DISTINCT e.workflow_id FROM desk_events e
-                     WHERE e.type = 'resolved' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}),
-              f AS (SELECT r.workflow_id,
-                           count(*) FILTER (WHERE x.type = 'reopened') AS reopens,
-                           count(*) FILTER (WHERE x.type IN ('replied', 'paused')) AS touches
-                      FROM r JOIN desk_events x ON x.workflow_id = r.workflow_id AND x.type IN ('reopened', 'replied', 'paused')
-                     GROUP BY r.workflow_id)
-         SELECT (SELECT count(*) FROM r)::int AS resolved,
-                (SELECT count(*) FROM f WHERE reopens > 0)::int AS reopened,
-                ${rate('(SELECT count(*) FROM f WHERE reopens > 0)', '(SELECT count(*) FROM r)')} AS "reopenRatePercent",
-                ((SELECT count(*) FROM r) - (SELECT count(*) FROM f))::int AS "oneTouch",
-                ${rate('((SELECT count(*) FROM r) - (SELECT count(*) FROM f))', '(SELECT count(*) FROM r)')} AS "oneTouchPercent"`,
+        `WITH touched AS (SELECT DISTINCT x.workflow_id FROM desk_events x WHERE x.type IN ('replied', 'paused')),
+              r AS MATERIALIZED (
+                SELECT t.reopens > 0 AS reopened, t.reopens = 0 AND touched.workflow_id IS NULL AS one_touch
+                  FROM tickets t LEFT JOIN touched ON touched.workflow_id = t.workflow_id
+                 WHERE t.resolved_at IS NOT NULL AND ${q.range('t.resolved_at')}${q.filters('t')})
+         SELECT count(*)::int AS resolved, count(*) FILTER (WHERE reopened)::int AS reopened,
+                ${rate('count(*) FILTER (WHERE reopened)', 'count(*)')} AS "reopenRatePercent",
+                count(*) FILTER (WHERE one_touch)::int AS "oneTouch", ${rate('count(*) FILTER (WHERE one_touch)', 'count(*)')} AS "oneTouchPercent"
+           FROM r`,
       );
     },
   },
   {
     name: 'satisfaction',
     describes:
-      'The satisfaction pulse per period: answers, "did we resolve it?" yes/no, scores 1-5, CSAT = satisfied (4 or 5) ÷ answered, and response rate = answers ÷ tickets resolved in the period.',
+      'The satisfaction pulse per period: answers, "did we resolve it?" yes/no, scores 1-5, CSAT = satisfied (4 or 5) ÷ answered, and response rate = answers ÷ resolutions in the period (each resolution sends the pulse).',
     filters: TICKET_FILTERS,
     grouped: true,
-    columns: ['period', 'answered', 'saidResolved', 'saidNotResolved', 'score1', 'score2', 'score3', 'score4', 'score5', 'csatPercent', 'resolvedTickets', 'responseRatePercent'],
+    columns: ['period', 'answered', 'saidResolved', 'saidNotResolved', 'score1', 'score2', 'score3', 'score4', 'score5', 'csatPercent', 'resolutions', 'responseRatePercent'],
     run(pool, p) {
       const q = new Query(p);
       const filters = q.filters('e');
@@ -315,18 +352,19 @@ export const REPORTS: Report[] = [
         pool,
         q,
         `WITH periods AS (${q.periods()}),
-              a AS (SELECT p.period,
-                           count(e.*) FILTER (WHERE e.type = 'satisfaction')::int AS answered,
-                           count(e.*) FILTER (WHERE e.type = 'satisfaction' AND e.said_resolved)::int AS yes,
-                           count(e.*) FILTER (WHERE e.type = 'satisfaction' AND NOT e.said_resolved)::int AS no,
-                           ${[1, 2, 3, 4, 5].map((s) => `count(e.*) FILTER (WHERE e.type = 'satisfaction' AND e.score = ${s})::int AS s${s}`).join(', ')},
-                           count(DISTINCT e.workflow_id) FILTER (WHERE e.type = 'resolved')::int AS resolved, p.starts
-                      FROM periods p LEFT JOIN desk_events e
-                        ON e.kind = 'ticket' AND e.type IN ('satisfaction', 'resolved') AND e.at >= p.starts AND e.at < p.ends${filters}
-                     GROUP BY p.period, p.starts)
-         SELECT period, answered, yes AS "saidResolved", no AS "saidNotResolved", s1 AS score1, s2 AS score2, s3 AS score3, s4 AS score4, s5 AS score5,
-                ${rate('(s4 + s5)', 'answered')} AS "csatPercent", resolved AS "resolvedTickets", ${rate('answered', 'resolved')} AS "responseRatePercent"
-           FROM a ORDER BY starts`,
+              a AS (SELECT ${q.periodStart('e.at')} AS ps,
+                           count(*) FILTER (WHERE e.type = 'satisfaction')::int AS answered,
+                           count(*) FILTER (WHERE e.type = 'satisfaction' AND e.said_resolved)::int AS yes,
+                           count(*) FILTER (WHERE e.type = 'satisfaction' AND NOT e.said_resolved)::int AS no,
+                           ${[1, 2, 3, 4, 5].map((s) => `count(*) FILTER (WHERE e.type = 'satisfaction' AND e.score = ${s})::int AS s${s}`).join(', ')},
+                           count(*) FILTER (WHERE e.type = 'resolved')::int AS resolved
+                      FROM desk_events e
+                     WHERE e.kind = 'ticket' AND e.type IN ('satisfaction', 'resolved') AND ${q.range('e.at')}${filters}
+                     GROUP BY 1)
+         SELECT p.period, coalesce(answered, 0) AS answered, coalesce(yes, 0) AS "saidResolved", coalesce(no, 0) AS "saidNotResolved",
+                coalesce(s1, 0) AS score1, coalesce(s2, 0) AS score2, coalesce(s3, 0) AS score3, coalesce(s4, 0) AS score4, coalesce(s5, 0) AS score5,
+                ${rate('(s4 + s5)', 'answered')} AS "csatPercent", coalesce(resolved, 0) AS resolutions, ${rate('answered', 'resolved')} AS "responseRatePercent"
+           FROM periods p LEFT JOIN a ON a.ps = p.ps ORDER BY p.ps`,
       );
     },
   },
@@ -411,7 +449,7 @@ export const REPORTS: Report[] = [
   {
     name: 'at-risk',
     describes:
-      'Open tickets ranked by margin = time left to their resolution target − the time tickets of their tier and channel usually still need (median resolution time of those resolved in the range, less what this one has used); negative: it will breach unless someone acts.',
+      'Open tickets not yet breached, ranked by margin = time left to their resolution target − the time tickets of their tier and channel usually still need (median resolution time of those resolved in the range, less what this one has used); negative: it will breach unless someone acts. `at` ranks as of another moment.',
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['id', 'tier', 'channel', 'priority', 'status', 'assignee', 'resolutionDueAt', 'leftMs', 'typicalNeedMs', 'marginMs'],
@@ -430,8 +468,8 @@ export const REPORTS: Report[] = [
                   EXTRACT(EPOCH FROM t.resolution_due_at - ${now}::timestamptz) * 1000 AS left_ms,
                   EXTRACT(EPOCH FROM ${now}::timestamptz - t.created_at) * 1000 - t.paused_ms AS used_ms
              FROM tickets t
-            WHERE t.status IN ('open', 'acknowledged', 'handed-off') AND t.resolution_due_at IS NOT NULL
-              AND t.resolution_sla IS DISTINCT FROM 'met'${q.filters('t')})
+            WHERE t.status IN ('open', 'acknowledged', 'handed-off') AND t.resolution_sla = 'in-progress'
+              AND t.resolution_due_at > ${now}::timestamptz${q.filters('t')})
          SELECT o.id, o.tier, o.channel, o.priority, o.status, o.assignee,
                 to_char(o.resolution_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "resolutionDueAt",
                 round(o.left_ms)::bigint AS "leftMs",

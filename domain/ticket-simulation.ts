@@ -20,6 +20,7 @@ export interface SimulatedTicket {
 /**
  * Runs `commands` (in time order, none before `createdAt`) and the ticket's due work until `until`.
  * `writeEach`: one write per change, as the workflow makes them; otherwise one write at the end.
+ * A command the machine refuses throws, unless `stopWhenRefused` (the rest of the life is dropped).
  */
 export function simulateTicket(
   intake: TicketIntake,
@@ -27,7 +28,12 @@ export function simulateTicket(
   createdAt: number,
   commands: readonly TimedCommand[],
   until: number,
-  { workflowId, chainId, writeEach = true }: { workflowId: string; chainId: string; writeEach?: boolean },
+  {
+    workflowId,
+    chainId,
+    writeEach = true,
+    stopWhenRefused = false,
+  }: { workflowId: string; chainId: string; writeEach?: boolean; stopWhenRefused?: boolean },
 ): SimulatedTicket {
   const t = openTicket(intake, createdAt);
   // The workflow's first entry (workflows/ticket.ts).
@@ -62,6 +68,7 @@ export function simulateTicket(
     runDueUntil(at);
     cursor = at;
     const refused = refusal(t, policy, command, at);
+    if (refused && stopWhenRefused) break;
     if (refused) throw new Error(`${command.type} at ${new Date(at).toISOString()} is refused: ${refused}`);
     apply(t, policy, command, at);
     if (writeEach) write(at);

@@ -4,18 +4,21 @@
 //   keys create --name alice --role agent    prints the new key once; only its hash is stored
 //   keys list                                id, name, role, created, revoked (never a key)
 //   keys revoke <id>                         the key stops working at once
+//   seed --tickets 100000 --days 90          demo data for the reports (rows and events, no workflows)
 import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
 import { loadPolicy } from '../config/policy-schema';
 import { createKey, KeyError, listKeys, revokeKey } from '../db/api-keys';
 import { migrate } from '../db/migrations';
+import { seedTickets } from '../db/seed';
 import { rolesOf } from '../domain/access';
 import { EMBEDDED_POSTGRES_PASSWORD, EMBEDDED_POSTGRES_USER } from './dev-services';
 
 const USAGE = `usage:
   npm run desk -- keys create --name <name> --role <role>
   npm run desk -- keys list
-  npm run desk -- keys revoke <key id>`;
+  npm run desk -- keys revoke <key id>
+  npm run desk -- seed [--tickets 1000] [--days 90] [--seed 1]`;
 
 function databaseUrl(): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
@@ -52,6 +55,26 @@ async function keys(pool: Pool, args: string[]): Promise<number> {
   return fail(USAGE);
 }
 
+async function seed(pool: Pool, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { tickets: { type: 'string', default: '1000' }, days: { type: 'string', default: '90' }, seed: { type: 'string', default: '1' } } });
+  const tickets = Number(values.tickets);
+  const days = Number(values.days);
+  const seedNumber = Number(values.seed);
+  if (!Number.isInteger(tickets) || tickets < 1 || tickets > 10_000_000) return fail(`--tickets must be a whole number from 1 to 10000000\n${USAGE}`);
+  if (!(days > 0 && days <= 3650)) return fail(`--days must be a number of days from 1 to 3650\n${USAGE}`);
+  if (!Number.isInteger(seedNumber)) return fail(`--seed must be a whole number\n${USAGE}`);
+  const policy = loadPolicy(process.env.SUPPORT_DESK_POLICY ?? 'default');
+  const started = Date.now();
+  const written = await seedTickets(pool, policy, {
+    tickets,
+    days,
+    seed: seedNumber,
+    onProgress: (n) => process.stdout.write(`\r${n} of ${tickets} tickets`),
+  });
+  console.log(`\rseeded ${written} tickets over ${days} days in ${((Date.now() - started) / 1000).toFixed(1)} s (ids seed-…; rows and events only, no workflows)`);
+  return 0;
+}
+
 function fail(message: string): number {
   console.error(message);
   return 2;
@@ -59,11 +82,11 @@ function fail(message: string): number {
 
 async function main(): Promise<number> {
   const [group, ...args] = process.argv.slice(2);
-  if (group !== 'keys') return fail(USAGE);
-  const pool = new Pool({ connectionString: databaseUrl(), max: 1, connectionTimeoutMillis: 5_000 });
+  if (group !== 'keys' && group !== 'seed') return fail(USAGE);
+  const pool = new Pool({ connectionString: databaseUrl(), max: group === 'seed' ? 8 : 1, connectionTimeoutMillis: 5_000 });
   try {
     await migrate(pool);
-    return await keys(pool, args);
+    return group === 'seed' ? await seed(pool, args) : await keys(pool, args);
   } catch (err) {
     if (err instanceof KeyError) return fail(err.message);
     const code = (err as { code?: string }).code;
