@@ -463,7 +463,7 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
 const PRIVATE_TICKET = 'a private ticket: shown in full to supervisors, security and the agent it is assigned to';
 /** What anyone who may read sees of a private ticket: where it stands and its clocks. */
 const REDACTED_VIEW = ['id', 'workflowId', 'status', 'tier', 'assignee', 'createdAt', 'acknowledgedAt', 'resolvedAt', 'closedAt', 'breached', 'clocks', 'version'];
-const REDACTED_ROW = ['id', 'workflowId', 'channel', 'tier', 'priority', 'status', 'assignee', 'private', 'createdAt', 'acknowledgedAt', 'resolvedAt', 'closedAt', 'acknowledgeDueAt', 'resolutionDueAt', 'breached', 'escalations', 'updatedAt'];
+const REDACTED_ROW = ['id', 'workflowId', 'channel', 'tier', 'priority', 'status', 'assignee', 'private', 'createdAt', 'acknowledgedAt', 'resolvedAt', 'closedAt', 'acknowledgeDueAt', 'resolutionDueAt', 'breached', 'escalations', 'region', 'firstReplyMs', 'resolutionMs', 'acknowledgeSla', 'resolutionSla', 'updatedAt'];
 
 const notFound = (id: string) => new HttpError(404, `no ticket "${id}"; check the id returned by POST /tickets`);
 
@@ -522,6 +522,12 @@ function projectionRow(r: Record<string, unknown>) {
     breached: r.breached,
     escalations: r.escalations,
     satisfaction: r.satisfaction,
+    region: r.region ?? null,
+    // What the reports count (README "Reports"): the measured times and each target's standing.
+    firstReplyMs: r.first_reply_ms ?? null,
+    resolutionMs: r.resolution_ms ?? null,
+    acknowledgeSla: r.acknowledge_sla ?? null,
+    resolutionSla: r.resolution_sla ?? null,
     updatedAt: iso(r.updated_at),
   };
 }

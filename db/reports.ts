@@ -459,7 +459,8 @@ export const REPORTS: Report[] = [
       return rows(
         pool,
         q,
-        `WITH typical AS (
+        // Materialized: computed once, not once per open ticket (the planner can misjudge how few those are).
+        `WITH typical AS MATERIALIZED (
            SELECT e.tier, e.channel, percentile_cont(0.5) WITHIN GROUP (ORDER BY e.elapsed_ms) AS need
              FROM desk_events e WHERE e.kind = 'ticket' AND e.type = 'resolved' AND e.elapsed_ms IS NOT NULL AND ${q.range('e.at')}
             GROUP BY e.tier, e.channel),

@@ -192,7 +192,7 @@ async function showList(title, url) {
     const tickets = answer.tickets ?? [answer];
     for (const t of tickets) {
       const tr = document.createElement('tr');
-      for (const text of [t.id ?? t.ticket?.id, t.status, t.tier, t.channel ?? t.ticket?.channel, t.priority ?? t.ticket?.priority, t.assignee, t.subject ?? t.ticket?.subject, t.created_at ?? t.createdAt]) {
+      for (const text of [t.id ?? t.ticket?.id, t.status, t.tier, t.channel ?? t.ticket?.channel, t.priority ?? t.ticket?.priority, t.assignee, t.subject ?? t.ticket?.subject, t.createdAt ?? t.ticket?.createdAt]) {
         const td = document.createElement('td');
         td.textContent = text === null || text === undefined ? '' : String(text);
         tr.append(td);
