@@ -352,7 +352,7 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE tickets ADD COLUMN reopens integer NOT NULL DEFAULT 0;
       CREATE INDEX tickets_created_idx ON tickets (created_at);
     `,
-    backfill: backfillDeskEvents,
+    backfill: (client) => backfillDeskEvents(client),
   },
   {
     id: 51,
