@@ -274,7 +274,7 @@ export const REPORTS: Report[] = [
                 sum(met)::int AS met, sum(breached)::int AS breached, sum(open)::int AS "inProgress",
                 ${rate('sum(met)', 'sum(met + breached)')} AS "attainmentPercent"
            FROM s GROUP BY GROUPING SETS ((target), (target, tier), (target, channel))
-          ORDER BY target, tier NULLS FIRST, channel NULLS FIRST`,
+          ORDER BY s.target, s.tier NULLS FIRST, s.channel NULLS FIRST`,
       );
     },
   },
