@@ -113,6 +113,14 @@ async function rows(pool: Pool, q: Query, sql: string): Promise<ReportRow[]> {
   }
 }
 
+/** A report that is one statement: `sql` builds it, adding its parameters to `q` as it goes. */
+const query =
+  (sql: (q: Query) => string) =>
+  (pool: Pool, p: ReportParams): Promise<ReportRow[]> => {
+    const q = new Query(p);
+    return rows(pool, q, sql(q));
+  };
+
 export const REPORTS: Report[] = [
   {
     name: 'volume',
@@ -120,11 +128,7 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: true,
     columns: ['period', 'kind', 'channel', 'opened', 'resolved'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `SELECT ${day('ps')} AS period, kind, channel, opened, resolved FROM (
            SELECT ${q.periodStart('e.at')} AS ps, e.kind, e.channel,
                   count(*) FILTER (WHERE e.open_delta > 0 AND e.type = 'created')::int AS opened,
@@ -133,8 +137,7 @@ export const REPORTS: Report[] = [
             WHERE e.open_delta <> 0 AND ${q.range('e.at')}${q.filters('e')}
             GROUP BY 1, 2, 3) g
           ORDER BY ps, kind, channel`,
-      );
-    },
+    ),
   },
   {
     name: 'backlog',
@@ -142,13 +145,9 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: true,
     columns: ['period', 'opened', 'resolved', 'open'],
-    run(pool, p) {
-      const q = new Query(p);
+    run: query((q) => {
       const filters = q.filters('e');
-      return rows(
-        pool,
-        q,
-        `WITH periods AS (${q.periods()}),
+      return `WITH periods AS (${q.periods()}),
               before AS (SELECT coalesce(sum(e.open_delta), 0)::int AS open FROM desk_events e
                           WHERE e.kind = 'ticket' AND e.open_delta <> 0 AND e.at < ($1::timestamp AT TIME ZONE $3)${filters}),
               moves AS (SELECT ${q.periodStart('e.at')} AS ps,
@@ -160,9 +159,8 @@ export const REPORTS: Report[] = [
                          GROUP BY 1)
          SELECT p.period, coalesce(m.opened, 0) AS opened, coalesce(m.resolved, 0) AS resolved,
                 ((SELECT open FROM before) + sum(coalesce(m.delta, 0)) OVER (ORDER BY p.ps))::int AS open
-           FROM periods p LEFT JOIN moves m ON m.ps = p.ps ORDER BY p.ps`,
-      );
-    },
+           FROM periods p LEFT JOIN moves m ON m.ps = p.ps ORDER BY p.ps`;
+    }),
   },
   {
     name: 'distribution',
@@ -170,11 +168,7 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['dimension', 'value', 'tickets', 'sharePercent'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `WITH g AS (
            SELECT CASE WHEN GROUPING(t.channel) = 0 THEN 'channel' WHEN GROUPING(t.tier) = 0 THEN 'tier' WHEN GROUPING(t.priority) = 0 THEN 'priority'
                        WHEN GROUPING(t.assignee) = 0 THEN 'agent' ELSE 'region' END AS dimension,
@@ -185,8 +179,7 @@ export const REPORTS: Report[] = [
             GROUP BY GROUPING SETS ((t.channel), (t.tier), (t.priority), (t.assignee), (t.region)))
          SELECT dimension, value, tickets, round(100.0 * tickets / sum(tickets) OVER (PARTITION BY dimension), 1)::float AS "sharePercent"
            FROM g ORDER BY dimension, tickets DESC, value`,
-      );
-    },
+    ),
   },
   {
     name: 'response-times',
@@ -232,11 +225,7 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['band', 'upToMs', 'tickets'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `WITH bands(band, up_to, n) AS (VALUES ('< 15 min', 900000::bigint, 1), ('15 min - 1 h', 3600000, 2), ('1 - 4 h', 14400000, 3),
                                              ('4 - 8 h', 28800000, 4), ('8 - 24 h', 86400000, 5), ('> 24 h', NULL, 6)),
               counted AS (SELECT width_bucket(e.elapsed_ms, ARRAY[900000, 3600000, 14400000, 28800000, 86400000]::bigint[]) + 1 AS n, count(*)::int AS tickets
@@ -245,8 +234,7 @@ export const REPORTS: Report[] = [
                            GROUP BY 1)
          SELECT b.band, b.up_to AS "upToMs", coalesce(c.tickets, 0) AS tickets
            FROM bands b LEFT JOIN counted c ON c.n = b.n ORDER BY b.n`,
-      );
-    },
+    ),
   },
   {
     name: 'sla-attainment',
@@ -255,11 +243,7 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['target', 'tier', 'channel', 'met', 'breached', 'inProgress', 'attainmentPercent'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `WITH c AS (
            SELECT t.tier, t.channel, coalesce(t.resolution_target, 'resolution') AS target,
                   count(*) FILTER (WHERE t.acknowledge_sla = 'met') AS a_met, count(*) FILTER (WHERE t.acknowledge_sla = 'breached') AS a_breached,
@@ -275,8 +259,7 @@ export const REPORTS: Report[] = [
                 ${rate('sum(met)', 'sum(met + breached)')} AS "attainmentPercent"
            FROM s GROUP BY GROUPING SETS ((target), (target, tier), (target, channel))
           ORDER BY s.target, s.tier NULLS FIRST, s.channel NULLS FIRST`,
-      );
-    },
+    ),
   },
   {
     name: 'breaches',
@@ -284,18 +267,13 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: true,
     columns: ['period', 'target', 'channel', 'breaches'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `SELECT ${day('ps')} AS period, target, channel, breaches FROM (
            SELECT ${q.periodStart('e.at')} AS ps, e.target, e.channel, count(*)::int AS breaches
              FROM desk_events e WHERE e.type = 'breached' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}
             GROUP BY 1, 2, 3) g
           ORDER BY ps, target, channel`,
-      );
-    },
+    ),
   },
   {
     name: 'escalations',
@@ -303,16 +281,11 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['level', 'target', 'escalations', 'tickets'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `SELECT e.level, coalesce(e.target, 'resolution') AS target, count(*)::int AS escalations, count(DISTINCT e.workflow_id)::int AS tickets
            FROM desk_events e WHERE e.type = 'escalated' AND e.kind = 'ticket' AND ${q.range('e.at')}${q.filters('e')}
           GROUP BY 1, 2 ORDER BY 1, 2`,
-      );
-    },
+    ),
   },
   {
     name: 'resolutions',
@@ -321,11 +294,7 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['resolved', 'reopened', 'reopenRatePercent', 'oneTouch', 'oneTouchPercent'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `WITH touched AS (SELECT DISTINCT x.workflow_id FROM desk_events x WHERE x.type IN ('replied', 'paused')),
               r AS MATERIALIZED (
                 SELECT t.reopens > 0 AS reopened, t.reopens = 0 AND touched.workflow_id IS NULL AS one_touch
@@ -335,8 +304,7 @@ export const REPORTS: Report[] = [
                 ${rate('count(*) FILTER (WHERE reopened)', 'count(*)')} AS "reopenRatePercent",
                 count(*) FILTER (WHERE one_touch)::int AS "oneTouch", ${rate('count(*) FILTER (WHERE one_touch)', 'count(*)')} AS "oneTouchPercent"
            FROM r`,
-      );
-    },
+    ),
   },
   {
     name: 'satisfaction',
@@ -345,13 +313,9 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: true,
     columns: ['period', 'answered', 'saidResolved', 'saidNotResolved', 'score1', 'score2', 'score3', 'score4', 'score5', 'csatPercent', 'resolutions', 'responseRatePercent'],
-    run(pool, p) {
-      const q = new Query(p);
+    run: query((q) => {
       const filters = q.filters('e');
-      return rows(
-        pool,
-        q,
-        `WITH periods AS (${q.periods()}),
+      return `WITH periods AS (${q.periods()}),
               a AS (SELECT ${q.periodStart('e.at')} AS ps,
                            count(*) FILTER (WHERE e.type = 'satisfaction')::int AS answered,
                            count(*) FILTER (WHERE e.type = 'satisfaction' AND e.said_resolved)::int AS yes,
@@ -364,9 +328,8 @@ export const REPORTS: Report[] = [
          SELECT p.period, coalesce(answered, 0) AS answered, coalesce(yes, 0) AS "saidResolved", coalesce(no, 0) AS "saidNotResolved",
                 coalesce(s1, 0) AS score1, coalesce(s2, 0) AS score2, coalesce(s3, 0) AS score3, coalesce(s4, 0) AS score4, coalesce(s5, 0) AS score5,
                 ${rate('(s4 + s5)', 'answered')} AS "csatPercent", coalesce(resolved, 0) AS resolutions, ${rate('answered', 'resolved')} AS "responseRatePercent"
-           FROM periods p LEFT JOIN a ON a.ps = p.ps ORDER BY p.ps`,
-      );
-    },
+           FROM periods p LEFT JOIN a ON a.ps = p.ps ORDER BY p.ps`;
+    }),
   },
   {
     name: 'incidents',
@@ -375,11 +338,7 @@ export const REPORTS: Report[] = [
     filters: [],
     grouped: false,
     columns: ['metric', 'level', 'value'],
-    async run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `WITH i AS (SELECT * FROM incidents WHERE ${q.range('created_at')}),
               t AS (SELECT EXTRACT(EPOCH FROM acknowledged_at - created_at) * 1000 AS ack,
                            EXTRACT(EPOCH FROM resolved_at - created_at) * 1000 AS res FROM i)
@@ -393,8 +352,7 @@ export const REPORTS: Report[] = [
          UNION ALL SELECT 'open-follow-ups', NULL, (SELECT count(*) FROM i WHERE follow_up_url IS NOT NULL AND follow_up_closed_at IS NULL)::float
          UNION ALL (SELECT 'pages', e.level, count(*)::float FROM desk_events e
                      WHERE e.kind = 'incident' AND e.type = 'paged' AND ${q.range('e.at')} GROUP BY e.level ORDER BY e.level)`,
-      );
-    },
+    ),
   },
   {
     name: 'security',
@@ -403,18 +361,13 @@ export const REPORTS: Report[] = [
     filters: [],
     grouped: false,
     columns: ['reports', 'answered', 'answeredInTime', 'answeredInTimePercent', 'breached', 'disclosuresPublished'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `SELECT count(*)::int AS reports, count(responded_at)::int AS answered,
                 count(*) FILTER (WHERE responded_at IS NOT NULL AND NOT breached)::int AS "answeredInTime",
                 ${rate('count(*) FILTER (WHERE responded_at IS NOT NULL AND NOT breached)', 'count(*) FILTER (WHERE responded_at IS NOT NULL OR breached)')} AS "answeredInTimePercent",
                 count(*) FILTER (WHERE breached)::int AS breached, count(published_at)::int AS "disclosuresPublished"
            FROM security_reports WHERE ${q.range('created_at')}`,
-      );
-    },
+    ),
   },
   {
     name: 'work-items',
@@ -423,11 +376,7 @@ export const REPORTS: Report[] = [
     filters: [],
     grouped: false,
     columns: ['kind', 'metric', 'stage', 'count', 'averageMs', 'medianMs', 'p90Ms', 'percent'],
-    run(pool, p) {
-      const q = new Query(p);
-      return rows(
-        pool,
-        q,
+    run: query((q) =>
         `WITH moves AS (
            SELECT e.kind, e.at, lag(e.to_value) OVER w AS stage, lag(e.at) OVER w AS since
              FROM desk_events e WHERE e.kind IN ('feature-request', 'bug-report') AND e.type IN ('created', 'stage-moved')
@@ -443,8 +392,7 @@ export const REPORTS: Report[] = [
                 ${rate(`count(*) FILTER (WHERE stage = 'rejected')`, `count(*) FILTER (WHERE stage <> 'triage')`)}
            FROM w GROUP BY kind
          ORDER BY 1, 2, 3`,
-      );
-    },
+    ),
   },
   {
     name: 'at-risk',
@@ -453,14 +401,10 @@ export const REPORTS: Report[] = [
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['id', 'tier', 'channel', 'priority', 'status', 'assignee', 'resolutionDueAt', 'leftMs', 'typicalNeedMs', 'marginMs'],
-    run(pool, p) {
-      const q = new Query(p);
-      const now = q.add(new Date(p.now ?? Date.now()));
-      return rows(
-        pool,
-        q,
-        // Materialized: computed once, not once per open ticket (the planner can misjudge how few those are).
-        `WITH typical AS MATERIALIZED (
+    run: query((q) => {
+      const now = q.add(new Date(q.p.now ?? Date.now()));
+      // Materialized: computed once, not once per open ticket (the planner can misjudge how few those are).
+      return `WITH typical AS MATERIALIZED (
            SELECT e.tier, e.channel, percentile_cont(0.5) WITHIN GROUP (ORDER BY e.elapsed_ms) AS need
              FROM desk_events e WHERE e.kind = 'ticket' AND e.type = 'resolved' AND e.elapsed_ms IS NOT NULL AND ${q.range('e.at')}
             GROUP BY e.tier, e.channel),
@@ -477,9 +421,8 @@ export const REPORTS: Report[] = [
                 round(greatest(coalesce(y.need, 0) - o.used_ms, 0))::bigint AS "typicalNeedMs",
                 round(o.left_ms - greatest(coalesce(y.need, 0) - o.used_ms, 0))::bigint AS "marginMs"
            FROM open o LEFT JOIN typical y ON y.tier = o.tier AND y.channel = o.channel
-          ORDER BY "marginMs", o.resolution_due_at, o.id LIMIT 100`,
-      );
-    },
+          ORDER BY "marginMs", o.resolution_due_at, o.id LIMIT 100`;
+    }),
   },
 ];
 

@@ -4,59 +4,32 @@
 // them, a number opens the tickets behind it, and a key without the supervisor's role is told why.
 // Screenshots go to .artifacts/.
 import { existsSync, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { createApp } from '../api/app';
-import { seedTickets } from '../db/seed';
-import { DEFAULT_POLICY } from '../domain/policy';
-import { testCredentials, type TestCredentials } from './credentials';
-import { testKeys } from './encryption';
-import { createTestDatabase, type TestDatabase } from './postgres';
-import { timeSkippingEnvironment } from './temporal';
+import type { TestCredentials } from './credentials';
+import { seededReportsDesk, type ReportsDesk } from './reports-desk';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '..', '.artifacts');
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 const RANGE = { from: '2026-11-01', to: '2026-12-01', timeZone: 'UTC' };
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-let server: Server;
+let desk: ReportsDesk;
 let browser: Browser;
 let credentials: TestCredentials;
 let api: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does), or set CHROMIUM_PATH`);
-  [env, db] = await Promise.all([timeSkippingEnvironment(), createTestDatabase()]);
-  credentials = await testCredentials(db.pool);
-  await seedTickets(db.pool, DEFAULT_POLICY, { tickets: 400, days: 30, now: NOW, seed: 7 });
-  const app = createApp({
-    client: env.client,
-    pool: db.pool,
-    policy: DEFAULT_POLICY,
-    taskQueue: `dashboard-${process.pid}`,
-    temporalUiUrl: 'http://localhost:8233',
-    auth: credentials.auth,
-    encryptionKeys: testKeys,
-  });
-  server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  desk = await seededReportsDesk({ tickets: 400, days: 30, now: NOW, seed: 7 });
+  ({ api, credentials } = desk);
   browser = await puppeteer.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new'] });
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await db?.drop();
-  await env?.teardown();
+  await desk?.stop();
 });
 
 /** A report as the API answers it to a supervisor. */

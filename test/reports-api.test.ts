@@ -1,49 +1,22 @@
 // GET /reports over HTTP: who may read them, JSON and CSV, and parameters a careless client gets
 // wrong (each a 400 naming it). The figures themselves are db/reports.test.ts's.
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createApp } from '../api/app';
 import { toCsv } from '../api/reports';
-import { seedTickets } from '../db/seed';
-import { DEFAULT_POLICY } from '../domain/policy';
-import { testCredentials, type TestCredentials } from './credentials';
-import { testKeys } from './encryption';
-import { createTestDatabase, type TestDatabase } from './postgres';
-import { timeSkippingEnvironment } from './temporal';
+import type { TestCredentials } from './credentials';
+import { seededReportsDesk, type ReportsDesk } from './reports-desk';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 
-let env: TestWorkflowEnvironment;
-let db: TestDatabase;
-let server: Server;
+let desk: ReportsDesk;
 let credentials: TestCredentials;
 let api: string;
 
 beforeAll(async () => {
-  [env, db] = await Promise.all([timeSkippingEnvironment(), createTestDatabase()]);
-  credentials = await testCredentials(db.pool);
-  await seedTickets(db.pool, DEFAULT_POLICY, { tickets: 150, days: 20, now: NOW, seed: 3 });
-  const app = createApp({
-    client: env.client,
-    pool: db.pool,
-    policy: DEFAULT_POLICY,
-    taskQueue: `reports-api-${process.pid}`,
-    temporalUiUrl: 'http://localhost:8233',
-    auth: credentials.auth,
-    encryptionKeys: testKeys,
-  });
-  server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  desk = await seededReportsDesk({ tickets: 150, days: 20, now: NOW, seed: 3 });
+  ({ api, credentials } = desk);
 }, 60_000);
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await db?.drop();
-  await env?.teardown();
+  await desk?.stop();
 });
 
 async function get(path: string, headers: Record<string, string> = {}, as: [string, string] = ['sue', 'supervisor']) {
