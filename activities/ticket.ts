@@ -136,7 +136,6 @@ export function createTicketActivities({ pool, notifier, integrations, encryptio
           p.version,
           p.chainId ?? null,
           p.region ?? null,
-          // Runs from before the reports send no measures: the row keeps what the backfill computed.
           ...measureParams(p),
         ],
       });
@@ -147,8 +146,15 @@ export function createTicketActivities({ pool, notifier, integrations, encryptio
 function measureParams(p: TicketProjection): unknown[] {
   const m = p.measures;
   if (!m) {
+    // A run from before the reports: what its row says, as the backfill reads rows from before
+    // (db/desk-events.ts): calendar times, each target judged by its due time.
     const since = (at: number | null) => (at === null ? null : at - p.createdAt);
-    return [since(p.acknowledgedAt), null, since(p.resolvedAt), null, 0, null, null, null, 0];
+    const standing = (done: number | null, due: number | null) =>
+      done !== null ? (due === null || done <= due ? 'met' : 'breached') : due !== null && due < Date.now() ? 'breached' : 'in-progress';
+    return [
+      since(p.acknowledgedAt), null, since(p.resolvedAt), null, 0, standing(p.acknowledgedAt, p.acknowledgeDueAt),
+      standing(p.resolvedAt, p.resolutionDueAt), p.tier === 3 ? 'hand-off' : 'resolution', 0,
+    ];
   }
   return [
     m.firstReplyMs, m.firstReplyBusinessMs, m.resolutionMs, m.resolutionBusinessMs, m.pausedMs,

@@ -17,13 +17,13 @@ const DEFAULT_RANGE_DAYS = 30;
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?$/;
 
 function localDateTime(field: string) {
-  const problem = `must be a local date or date-time such as 2026-11-02 or 2026-11-02T09:00, read in timeZone (no offset); ${field === 'from' ? 'inclusive' : 'exclusive'}`;
+  const problem = `must be a local date or date-time such as 2026-11-02 or 2026-11-02T09:00 (years 1970 to 9000), read in timeZone (no offset); ${field === 'from' ? 'inclusive' : 'exclusive'}`;
   const real = (value: string) => {
     const m = value.match(LOCAL);
     if (!m) return false;
     const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
     const date = new Date(Date.UTC(y, mo - 1, d));
-    return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+    return y >= 1970 && y <= 9000 && date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
   };
   return text('name').pipe(
     z
@@ -121,7 +121,14 @@ export function reportRoutes(pool: Pool, table: RouteTable) {
     const report = reportNamed(name);
     if (!report) throw new HttpError(404, `no report ${JSON.stringify(name)}; reports: ${REPORTS.map((r) => r.name).join(', ')}`);
     const params = reportParams(report, req.query);
-    const rows = await report.run(pool, params);
+    const rows = await report.run(pool, params).catch((err: unknown) => {
+      // A zone this runtime knows but PostgreSQL's time zone data does not (an old alias).
+      if ((err as { code?: string }).code === '22023' && /time zone/.test(String((err as Error).message))) {
+        const message = `PostgreSQL does not know the time zone ${JSON.stringify(params.timeZone)}; use its current name (e.g. America/Los_Angeles)`;
+        throw new HttpError(400, `invalid parameters of report ${report.name}: timeZone: ${message}`, [{ field: 'timeZone', message }]);
+      }
+      throw err;
+    });
     if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
       res.type('text/csv; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="${report.name}-${params.from.slice(0, 10)}-${params.to.slice(0, 10)}.csv"`);

@@ -53,8 +53,12 @@ function openDelta(facts: ReportFacts, type: string, to: string | undefined): nu
   return 0;
 }
 
-/** `acknowledge` on the ticket's timeline is the acknowledgement target. */
-const targetName = (t: string | undefined): string | null => (t === undefined ? null : t === 'acknowledge' ? 'acknowledgement' : t);
+/** `acknowledge` on the ticket's timeline is the acknowledgement target; a tier-3 ticket's resolution target is its hand-off. */
+function targetName(t: string | undefined, facts: ReportFacts): string | null {
+  if (t === undefined) return null;
+  if (t === 'acknowledge') return 'acknowledgement';
+  return t === 'resolution' && facts.kind === 'ticket' && facts.tier === 3 ? 'hand-off' : t;
+}
 
 export function deskEventRows(facts: ReportFacts, events: readonly TimelineEntry[]): DeskEventRow[] {
   return events
@@ -71,7 +75,7 @@ export function deskEventRows(facts: ReportFacts, events: readonly TimelineEntry
         type: typed.type,
         event: e.event,
         level: typed.level ?? null,
-        target: targetName(typed.target),
+        target: targetName(typed.target, facts),
         to_value: typed.to ?? null,
         open_delta: openDelta(facts, typed.type, typed.to),
         elapsed_ms: measured[0] ?? null,
@@ -111,34 +115,39 @@ export function factsParam(facts: ReportFacts): string {
 
 /**
  * The entries in item_events from before desk_events, typed with today's rules and the item's row as
- * it is now (for a finished item, as it was when its last entry was written). Times measured by the
- * workflow are those of the ticket's row.
+ * it is now (for a finished item, as it was when its last entry was written). Tickets from before get
+ * what can be read from their rows first: times in calendar time only (waiting on the requester was
+ * not recorded apart), each target met or breached by its due time; their entries carry those times.
+ * In pages of `page` entries, one INSERT each: an entry's row depends only on itself and its item's
+ * facts, so a chain split across two pages is typed alike.
  */
 export async function backfillDeskEvents(client: PoolClient, page = 5_000): Promise<void> {
+  await client.query(
+    `UPDATE tickets SET ${legacyTicketStanding('tickets')} WHERE acknowledge_sla IS NULL`,
+  );
   const sources: Array<{ table: string; facts: string }> = [
     {
       table: 'tickets',
-      facts: `'ticket' AS kind, i.channel, i.tier::int AS tier, i.priority, i.assignee,
-              i.resolved_at IS NOT NULL AS done, i.satisfaction`,
+      facts: `'ticket' AS kind, i.channel, i.tier::int AS tier, i.priority, i.region, i.assignee,
+              i.resolved_at IS NOT NULL AS done, i.satisfaction, i.first_reply_ms, i.resolution_ms`,
     },
     {
       table: 'incidents',
-      facts: `'incident' AS kind, NULL AS channel, NULL::int AS tier, i.severity AS priority, i.acknowledged_by AS assignee,
-              i.resolved_at IS NOT NULL AS done, NULL::jsonb AS satisfaction`,
+      facts: `'incident' AS kind, NULL AS channel, NULL::int AS tier, i.severity AS priority, NULL AS region, i.acknowledged_by AS assignee,
+              i.resolved_at IS NOT NULL AS done, NULL::jsonb AS satisfaction, NULL::bigint AS first_reply_ms, NULL::bigint AS resolution_ms`,
     },
     {
       table: 'security_reports',
-      facts: `'security-report' AS kind, NULL AS channel, NULL::int AS tier, i.severity AS priority, NULL AS assignee,
-              i.published_at IS NOT NULL AS done, NULL::jsonb AS satisfaction`,
+      facts: `'security-report' AS kind, NULL AS channel, NULL::int AS tier, i.severity AS priority, NULL AS region, NULL AS assignee,
+              i.published_at IS NOT NULL AS done, NULL::jsonb AS satisfaction, NULL::bigint AS first_reply_ms, NULL::bigint AS resolution_ms`,
     },
     // A work item ends at its final stage; nothing after it ends it again.
     {
       table: 'work_items',
-      facts: `i.kind, NULL AS channel, NULL::int AS tier, NULL AS priority, NULL AS assignee, true AS done, NULL::jsonb AS satisfaction`,
+      facts: `i.kind, NULL AS channel, NULL::int AS tier, NULL AS priority, NULL AS region, NULL AS assignee, true AS done,
+              NULL::jsonb AS satisfaction, NULL::bigint AS first_reply_ms, NULL::bigint AS resolution_ms`,
     },
   ];
-  // In pages, so an install with millions of entries is not read into memory at once. An entry's row
-  // depends only on itself and its item's facts, so a chain split across two pages is typed alike.
   for (const { table, facts } of sources) {
     let after: [string, string, number] = ['', '', 0];
     for (;;) {
@@ -152,43 +161,62 @@ export async function backfillDeskEvents(client: PoolClient, page = 5_000): Prom
       if (rows.length === 0) break;
       const last = rows[rows.length - 1]!;
       after = [last.workflow_id, last.chain_id, last.seq];
-      const byChain = new Map<string, typeof rows>();
-      for (const r of rows) {
-        const key = `${r.workflow_id}\u0000${r.chain_id}`;
-        const chain = byChain.get(key);
-        if (chain) chain.push(r);
-        else byChain.set(key, [r]);
-      }
-      for (const chain of byChain.values()) {
-        const first = chain[0]!;
-        const reportFacts: ReportFacts = {
-          kind: first.kind,
-          itemId: first.item_id,
-          channel: first.channel,
-          tier: first.tier,
-          priority: first.priority,
-          assignee: first.assignee,
-          doneBeforeClosed: first.done,
-          satisfaction: first.satisfaction ? { resolved: first.satisfaction.resolved, score: first.satisfaction.score } : null,
+      const logged = rows.flatMap((r) => {
+        const facts: ReportFacts = {
+          kind: r.kind,
+          itemId: r.item_id,
+          channel: r.channel,
+          tier: r.tier,
+          priority: r.priority,
+          region: r.region,
+          assignee: r.assignee,
+          doneBeforeClosed: r.done,
+          satisfaction: r.satisfaction ? { resolved: r.satisfaction.resolved, score: r.satisfaction.score } : null,
+          measures: fromRow(r.first_reply_ms, r.resolution_ms),
         };
-        const entries = chain.map((r) => ({ seq: r.seq, at: new Date(r.at).getTime(), event: r.event }));
-        await client.query(deskEventsInsert(1, 2, 3, 4), [first.workflow_id, first.chain_id, factsParam(reportFacts), JSON.stringify(deskEventRows(reportFacts, entries))]);
-      }
+        const [row] = deskEventRows(facts, [{ seq: r.seq, at: new Date(r.at).getTime(), event: r.event }]);
+        return row ? [{ ...row, workflow_id: r.workflow_id, chain_id: r.chain_id, ...JSON.parse(factsParam(facts)) }] : [];
+      });
+      await client.query(
+        `INSERT INTO desk_events (workflow_id, chain_id, seq, item_id, kind, at, type, event, channel, tier, priority, region,
+           assignee, level, target, to_value, open_delta, elapsed_ms, business_ms, score, said_resolved)
+         SELECT r.workflow_id, r.chain_id, r.seq, r.item_id, r.kind, to_timestamp(r.at / 1000.0), r.type, r.event, r.channel, r.tier,
+           r.priority, r.region, r.assignee, r.level, r.target, r.to_value, r.open_delta, r.elapsed_ms, r.business_ms, r.score, r.said_resolved
+           FROM jsonb_to_recordset($1::jsonb) AS r(workflow_id text, chain_id text, seq integer, item_id text, kind text, at double precision,
+             type text, event text, channel text, tier smallint, priority text, region text, assignee text, level smallint, target text,
+             to_value text, open_delta smallint, elapsed_ms bigint, business_ms bigint, score smallint, said_resolved boolean)
+         ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING`,
+        [JSON.stringify(logged)],
+      );
       if (rows.length < page) break;
     }
   }
-  // Tickets from before: what can be read from their rows. Times in calendar time only (waiting on the
-  // requester included: it was not recorded apart); each target met or breached by its due time.
-  await client.query(
-    `UPDATE tickets SET first_reply_ms = (EXTRACT(EPOCH FROM acknowledged_at - created_at) * 1000)::bigint,
-                        resolution_ms = (EXTRACT(EPOCH FROM resolved_at - created_at) * 1000)::bigint,
-                        resolution_target = CASE WHEN tier = 3 THEN 'hand-off' ELSE 'resolution' END,
-                        acknowledge_sla = CASE WHEN acknowledged_at IS NOT NULL AND acknowledged_at <= acknowledge_due_at THEN 'met'
-                                               WHEN acknowledged_at > acknowledge_due_at OR (acknowledged_at IS NULL AND acknowledge_due_at < now()) THEN 'breached'
-                                               ELSE 'in-progress' END,
-                        resolution_sla = CASE WHEN resolved_at IS NOT NULL AND resolved_at <= resolution_due_at THEN 'met'
-                                              WHEN resolved_at > resolution_due_at OR (resolved_at IS NULL AND resolution_due_at < now()) THEN 'breached'
-                                              ELSE 'in-progress' END
-      WHERE acknowledge_sla IS NULL`,
-  );
 }
+
+/** The measured times a ticket's row from before holds (calendar time only). */
+function fromRow(firstReplyMs: number | null, resolutionMs: number | null): TicketMeasures | null {
+  if (firstReplyMs === null && resolutionMs === null) return null;
+  return {
+    firstReplyMs, firstReplyBusinessMs: null, resolutionMs, resolutionBusinessMs: null, pausedMs: 0,
+    acknowledgeSla: 'in-progress', resolutionSla: 'in-progress', resolutionTarget: 'resolution', reopens: 0,
+  };
+}
+
+/**
+ * SET clauses giving a ticket's row from before the reports (or from a run that sends no measures) its
+ * times and each target's standing, from what the row holds: met if done by its due time, breached
+ * if done later or not done and past due, else in progress.
+ */
+export function legacyTicketStanding(table: string): string {
+  const t = (column: string) => `${table}.${column}`;
+  return `first_reply_ms = (EXTRACT(EPOCH FROM ${t('acknowledged_at')} - ${t('created_at')}) * 1000)::bigint,
+          resolution_ms = (EXTRACT(EPOCH FROM ${t('resolved_at')} - ${t('created_at')}) * 1000)::bigint,
+          resolution_target = CASE WHEN ${t('tier')} = 3 THEN 'hand-off' ELSE 'resolution' END,
+          acknowledge_sla = ${standing(t('acknowledged_at'), t('acknowledge_due_at'))},
+          resolution_sla = ${standing(t('resolved_at'), t('resolution_due_at'))}`;
+}
+
+const standing = (done: string, due: string) =>
+  `CASE WHEN ${done} IS NOT NULL AND ${done} <= ${due} THEN 'met'
+        WHEN ${done} > ${due} OR (${done} IS NULL AND ${due} < now()) THEN 'breached'
+        ELSE 'in-progress' END`;

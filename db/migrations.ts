@@ -311,7 +311,7 @@ const MIGRATIONS: Migration[] = [
     // The reporting contract (README "Reports"): one row per timeline entry of every item, typed, with
     // the item's facts as the write that carried it saw them. Appended by the projection writes in the
     // same statement as the row; idempotent on (workflow_id, chain_id, seq). Rows that existed before
-    // are backfilled from item_events (backfillDeskEvents).
+    // are backfilled from item_events (migration 52, backfillDeskEvents).
     sql: `
       CREATE TABLE desk_events (
         workflow_id    text NOT NULL,
@@ -352,7 +352,6 @@ const MIGRATIONS: Migration[] = [
       ALTER TABLE tickets ADD COLUMN reopens integer NOT NULL DEFAULT 0;
       CREATE INDEX tickets_created_idx ON tickets (created_at);
     `,
-    backfill: (client) => backfillDeskEvents(client),
   },
   {
     id: 51,
@@ -373,6 +372,13 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX tickets_resolved_idx ON tickets (resolved_at) INCLUDE (channel, tier, priority, region, resolution_ms, resolution_business_ms)
         WHERE resolved_at IS NOT NULL;
     `,
+  },
+  {
+    id: 52,
+    name: 'the event log backfilled',
+    // Apart from the tables' DDL, so the backfill does not hold their exclusive locks while it runs.
+    sql: '',
+    backfill: (client) => backfillDeskEvents(client),
   },
   // Each kind of work adds its own migrations below with its own id range:
   // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39,
@@ -396,7 +402,7 @@ export async function migrate(pool: Pool): Promise<void> {
       if (applied.has(m.id)) continue;
       await client.query('BEGIN');
       try {
-        await client.query(m.sql);
+        if (m.sql) await client.query(m.sql);
         await m.backfill?.(client);
         await client.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
         await client.query('COMMIT');

@@ -141,8 +141,8 @@ export const REPORTS: Report[] = [
   },
   {
     name: 'backlog',
-    describes: 'Open tickets at the end of each period, with those opened (new or reopened) and resolved in it.',
-    filters: TICKET_FILTERS,
+    describes: 'Open tickets at the end of each period, with those opened (new or reopened) and resolved in it. No tier filter: a re-tier moves a ticket between tiers without opening or ending it.',
+    filters: ['channel', 'priority', 'region'],
     grouped: true,
     columns: ['period', 'opened', 'resolved', 'open'],
     run: query((q) => {
@@ -372,7 +372,7 @@ export const REPORTS: Report[] = [
   {
     name: 'work-items',
     describes:
-      'Feature requests and bug reports: time spent in each stage (stages left in the range), time on hold and the rejection rate (of items opened in the range that reached a decision).',
+      'Feature requests and bug reports: time spent in each stage (stages left in the range), time on hold, and the rejected share of the items opened in the range that left triage (moved on or were rejected).',
     filters: [],
     grouped: false,
     columns: ['kind', 'metric', 'stage', 'count', 'averageMs', 'medianMs', 'p90Ms', 'percent'],
@@ -397,7 +397,7 @@ export const REPORTS: Report[] = [
   {
     name: 'at-risk',
     describes:
-      'Open tickets not yet breached, ranked by margin = time left to their resolution target − the time tickets of their tier and channel usually still need (median resolution time of those resolved in the range, less what this one has used); negative: it will breach unless someone acts. `at` ranks as of another moment.',
+      'Open tickets not yet breached, ranked by margin = time left to their resolution target − the time tickets of their tier and channel usually still need (median resolution time of those resolved in the range, less what this one has used); negative: it will breach unless someone acts. `at`: the moment time left and time used are counted from (default now); the tickets are those open now.',
     filters: TICKET_FILTERS,
     grouped: false,
     columns: ['id', 'tier', 'channel', 'priority', 'status', 'assignee', 'resolutionDueAt', 'leftMs', 'typicalNeedMs', 'marginMs'],

@@ -2,8 +2,9 @@
 // machine (domain/ticket-simulation.ts) and written by the projection activity, as a workflow would
 // write it, but without workflows. `npm run desk -- seed --tickets 100000 --days 90`.
 //
-// Seeded tickets are rows and events only: their ids are `seed-<n>`, and the API answers 404 for an
-// action on one (there is no workflow to act on). Seeding again replaces them (same ids, same events).
+// Seeded tickets are rows and events only: their ids are `seed-<n>`, their chain is `seed` (a real
+// chain is a run id), and the API answers 404 for an action on one (there is no workflow to act on).
+// Seeding again first removes what an earlier seed wrote: only rows of the `seed` chain.
 import { createSecretKey, randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Pool } from 'pg';
@@ -16,6 +17,8 @@ import type { TicketCommand } from '../domain/ticket-machine';
 import { simulateTicket, type TimedCommand } from '../domain/ticket-simulation';
 import type { Priority } from '../domain/ticket';
 
+/** The chain every seeded row belongs to: how a later seed finds what to replace. */
+export const SEED_CHAIN = 'seed';
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
@@ -108,6 +111,7 @@ export async function seedTickets(pool: Pool, policy: Policy, options: SeedOptio
   const next = random(options.seed ?? 1);
   const silent = pino({ level: 'silent' });
   const { recordTicket } = createTicketActivities({ pool, notifier: new LogNotifier(silent), integrations: logIntegrations(silent), encryptionKeys: keys });
+  for (const table of ['desk_events', 'item_events', 'tickets']) await pool.query(`DELETE FROM ${table} WHERE chain_id = $1`, [SEED_CHAIN]);
   const width = String(options.tickets).length;
   let made = 0;
   let written = 0;
@@ -123,7 +127,7 @@ export async function seedTickets(pool: Pool, policy: Policy, options: SeedOptio
     };
     const { writes } = simulateTicket(intake, resolveTicketPolicy(policy, channel), createdAt, lifeOf(next, tier, createdAt, now), now, {
       // A step that came too late (a reopen after the window closed) did not happen, nor what follows it.
-      workflowId: `ticket-${id}`, chainId: 'seed', writeEach: false, stopWhenRefused: true,
+      workflowId: `ticket-${id}`, chainId: SEED_CHAIN, writeEach: false, stopWhenRefused: true,
     });
     for (const w of writes) await recordTicket(w);
     written += 1;

@@ -221,7 +221,16 @@ async function useKey() {
 
 function init() {
   const params = new URLSearchParams(location.search);
-  const zone = params.get('timeZone') || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  const asked = params.get('timeZone') || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  // A zone the browser does not know (a typo in the link) falls back to UTC; the API says what it takes.
+  const zone = (() => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: asked });
+      return asked;
+    } catch {
+      return 'UTC';
+    }
+  })();
   const today = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
   const shift = (date, days) => new Date(Date.parse(`${date}T00:00:00Z`) + days * 86400000).toISOString().slice(0, 10);
   $('timeZone').value = zone;
