@@ -77,6 +77,27 @@ it('entries written before the event log are backfilled with the same types, tim
   expect(await read()).toEqual(written);
 });
 
+it('a resolution written together with the reopen after it keeps the time it took', async () => {
+  const silent = pino({ level: 'silent' });
+  const { recordTicket } = createTicketActivities({ pool: db.pool, notifier: new LogNotifier(silent), integrations: logIntegrations(silent), encryptionKeys: testKeys });
+  const policy = resolveTicketPolicy(DEFAULT_POLICY, 'helpdesk');
+  const intake = { id: 'W', externalId: null, channel: 'helpdesk' as const, tier: 1 as const, priority: 'normal' as const, subject: 'W', description: '', requester: {}, private: false };
+  // One write for all of it, as when the worker writes late: the state it sees is reopened.
+  const { writes } = simulateTicket(intake, policy, at('2026-10-05T08:00:00Z'), [
+    { at: at('2026-10-05T08:30:00Z'), command: { type: 'acknowledge', by: 'ann' } },
+    { at: at('2026-10-05T11:00:00Z'), command: { type: 'resolve', by: 'ann', resolution: message('w') } },
+    { at: at('2026-10-05T12:00:00Z'), command: { type: 'reopen', by: 'ann', reason: 'still broken' } },
+  ], at('2026-10-05T12:30:00Z'), { workflowId: 'ticket-W', chainId: 'c3', writeEach: false });
+  expect(writes).toHaveLength(1);
+  await recordTicket(writes[0]!);
+  const { rows } = await db.pool.query(`SELECT type, elapsed_ms, business_ms FROM desk_events WHERE workflow_id = 'ticket-W' AND elapsed_ms IS NOT NULL ORDER BY seq`);
+  // 2026-10-05 is a Monday: business hours from 09:00.
+  expect(rows).toEqual([
+    { type: 'acknowledged', elapsed_ms: 1_800_000, business_ms: 0 },
+    { type: 'resolved', elapsed_ms: 3 * 3_600_000, business_ms: 2 * 3_600_000 },
+  ]);
+});
+
 it('every timeline entry gets a type of the contract, and no text makes typing throw', () => {
   fc.assert(
     fc.property(fc.string({ unit: 'grapheme', maxLength: 60 }), (event) => {

@@ -65,9 +65,11 @@ export function deskEventRows(facts: ReportFacts, events: readonly TimelineEntry
     .filter((e) => e.seq !== undefined)
     .map((e) => {
       const typed = typeOfEntry(e.event);
+      // The time the entry measured at its moment; else (runs from before) the write's facts.
       const m = facts.measures;
-      const measured =
-        typed.type === 'acknowledged' ? [m?.firstReplyMs, m?.firstReplyBusinessMs] : typed.type === 'resolved' ? [m?.resolutionMs, m?.resolutionBusinessMs] : [];
+      const measured = e.measured
+        ? [e.measured.elapsedMs, e.measured.businessMs]
+        : typed.type === 'acknowledged' ? [m?.firstReplyMs, m?.firstReplyBusinessMs] : typed.type === 'resolved' ? [m?.resolutionMs, m?.resolutionBusinessMs] : [];
       const rated = typed.type === 'satisfaction' ? facts.satisfaction : null;
       return {
         seq: e.seq!,

@@ -102,7 +102,19 @@ export function measuringCalendar(policy: TicketPolicy): string | undefined {
   return named?.calendar ?? Object.keys(policy.calendars)[0];
 }
 
+/** A ticket's measured times as they stand at `now` (ticketMeasures without the targets' standing). */
+export type TicketTimes = Omit<TicketMeasures, 'acknowledgeSla' | 'resolutionSla' | 'resolutionTarget'>;
+
 export function ticketMeasures(events: readonly TicketSlaEvent[], clocks: TicketSlaClocks, policy: TicketPolicy, now: number): TicketMeasures {
+  return {
+    ...ticketTimes(events, policy, now),
+    acknowledgeSla: attainmentOf(clocks.acknowledge.status),
+    resolutionSla: attainmentOf(clocks.resolution.status),
+    resolutionTarget: clocks.resolutionKind === 'handoff' ? 'hand-off' : 'resolution',
+  };
+}
+
+export function ticketTimes(events: readonly TicketSlaEvent[], policy: TicketPolicy, now: number): TicketTimes {
   const name = measuringCalendar(policy);
   const calendar = name === undefined ? undefined : policy.calendars[name];
   const business = (from: number, to: number) => (calendar ? businessMsBetween(calendar, from, to) : null);
@@ -144,9 +156,6 @@ export function ticketMeasures(events: readonly TicketSlaEvent[], clocks: Ticket
     resolutionMs: resolvedAt === null ? null : counted(resolvedAt, calendarMs),
     resolutionBusinessMs: resolvedAt === null ? null : counted(resolvedAt, business),
     pausedMs: pauses.reduce((sum, p) => sum + (p.to - p.from), 0),
-    acknowledgeSla: attainmentOf(clocks.acknowledge.status),
-    resolutionSla: attainmentOf(clocks.resolution.status),
-    resolutionTarget: clocks.resolutionKind === 'handoff' ? 'hand-off' : 'resolution',
     reopens,
   };
 }

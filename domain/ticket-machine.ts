@@ -6,8 +6,8 @@ import { formatDuration } from './format';
 import { chainRanOut, chainSteps, dueSteps, dueWarnings, nextChainMoment, nextWarning } from './escalation';
 import type { TicketPolicy, Tier } from './policy';
 import { ticketSlaClocks, type SlaClockState, type TicketSlaClocks, type TicketSlaEvent } from './sla-clock';
-import { ticketMeasures } from './reporting';
-import { recordEntry } from './timeline';
+import { ticketMeasures, ticketTimes } from './reporting';
+import { recordEntry, type TimelineEntry } from './timeline';
 import type {
   EscalationRun,
   MessageRef,
@@ -175,12 +175,19 @@ export function apply(t: TicketState, policy: TicketPolicy, command: TicketComma
   const slaEvent = (event: TicketSlaEvent) => t.slaEvents.push(event);
 
   /** Any first answer to the requester counts as the acknowledgement. */
+  /** The entry, with the time the first answer or the resolution took (domain/reporting.ts). */
+  const measured = (entry: TimelineEntry, which: 'first-reply' | 'resolution') => {
+    const times = ticketTimes(t.slaEvents, policy, now);
+    const elapsedMs = which === 'first-reply' ? times.firstReplyMs : times.resolutionMs;
+    const businessMs = which === 'first-reply' ? times.firstReplyBusinessMs : times.resolutionBusinessMs;
+    if (elapsedMs !== null) entry.measured = { elapsedMs, businessMs };
+  };
   const acknowledgeIfNeeded = (by: string) => {
     if (t.acknowledgedAt !== null) return;
     t.acknowledgedAt = now;
     slaEvent({ type: 'acknowledged', at: now });
     if (t.status === 'open') t.status = 'acknowledged';
-    record('acknowledged', by);
+    measured(record('acknowledged', by), 'first-reply');
   };
   const resumeIfWaiting = (by: string, note?: string) => {
     if (t.status !== 'waiting-on-requester') return;
@@ -264,7 +271,7 @@ export function apply(t: TicketState, policy: TicketPolicy, command: TicketComma
       t.status = 'resolved';
       t.resolvedAt = now;
       t.resolution = command.resolution;
-      record('resolved', command.by, command.resolution.preview, command.resolution.id);
+      measured(record('resolved', command.by, command.resolution.preview, command.resolution.id), 'resolution');
       notify('resolution', 'requester', [], command.resolution.preview, command.resolution.id);
       notify(
         'satisfaction-survey',

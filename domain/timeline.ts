@@ -12,6 +12,12 @@ export interface TimelineEntry {
   note?: string;
   /** The message this entry is about, when it is one (a reply, a question, a resolution). */
   messageId?: string;
+  /**
+   * On a ticket's first answer and its resolution: the time it took, as the reports count it
+   * (domain/reporting.ts), measured at the moment itself, so a later change written with it in the
+   * same projection write cannot alter it.
+   */
+  measured?: { elapsedMs: number; businessMs: number | null };
 }
 
 /** Whatever keeps a timeline: every change bumps `version`; `recorded` numbers the entries. */

@@ -63,7 +63,8 @@ it('a ticket run appends each change once, typed, at its workflow time, with the
     await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Upgrade to 4.3.') }] });
     await h.executeUpdate(rateSatisfactionUpdate, { args: [{ resolved: true, score: 4 }] });
 
-    const state = await eventually(() => h.query(ticketStateQuery), (s) => s.projection.version === s.version);
+    // Settled: every effect done (the satisfaction answers filed on the tracker too) and written.
+    const state = await eventually(() => h.query(ticketStateQuery), (s) => s.pendingEffects === 0 && s.projection.version === s.version);
     const read = async () =>
       (
         await db.pool.query(
@@ -74,12 +75,13 @@ it('a ticket run appends each change once, typed, at its workflow time, with the
       ).rows;
     const rows = await read();
     expect(rows.map((r) => r.type)).toEqual([
-      'created', 'acknowledged', 'paused', 'requester-replied', 'resumed', 'retiered', 'resolved', 'satisfaction',
+      'created', 'acknowledged', 'paused', 'requester-replied', 'resumed', 'retiered', 'resolved', 'satisfaction', 'noted',
     ]);
+    expect(rows.at(-1).event).toBe('satisfaction filed');
     // The times are the workflow's (its timeline's), skipped hours included, not when a write ran.
     const created = state.createdAt;
     const minutes = (ms: number) => Math.round(ms / 60_000);
-    expect(rows.map((r) => minutes(r.at - created))).toEqual([0, 60, 60, 240, 240, 240, 360, 360]);
+    expect(rows.map((r) => minutes(r.at - created))).toEqual([0, 60, 60, 240, 240, 240, 360, 360, 360]);
     for (const r of rows) expect(state.timeline.find((e) => e.seq === r.seq)).toMatchObject({ at: r.at, event: r.event });
     expect(rows.every((r) => r.region === 'emea' && r.priority === 'high')).toBe(true);
     // First reply 1 h; resolution 6 h less 3 h waiting; the satisfaction answers.
