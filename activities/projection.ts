@@ -4,7 +4,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { EncryptionKeys } from '../config/encryption';
-import { deskEventRows, deskEventsInsert, factsParam, type ReportFacts } from '../db/desk-events';
+import { deskEventRecords, deskEventsInsert, type ReportFacts } from '../db/desk-events';
 import { sealIf } from '../db/sealed';
 import type { TimelineEntry } from '../domain/timeline';
 
@@ -34,10 +34,11 @@ export interface ProjectionWrite {
 }
 
 export async function writeProjection(pool: Pool, write: ProjectionWrite): Promise<void> {
-  const events = write.chainId ? (write.events ?? []).filter((e) => e.seq !== undefined) : [];
+  const { chainId } = write;
+  const events = chainId ? (write.events ?? []).filter((e) => e.seq !== undefined) : [];
   const stored = (text: string | undefined) => (text === undefined ? null : sealIf(write.personal, text, write.keys));
   try {
-    if (events.length === 0) {
+    if (!chainId || events.length === 0) {
       await pool.query(write.sql, write.params);
       return;
     }
@@ -51,14 +52,13 @@ export async function writeProjection(pool: Pool, write: ProjectionWrite): Promi
          SELECT $${n + 1}, $${n + 2}, e.seq, to_timestamp(e.at / 1000.0), e.event, e.actor, e.note, e.message_id
            FROM jsonb_to_recordset($${n + 3}::jsonb) AS e(seq integer, at double precision, event text, actor text, note text, message_id text)
          ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING)
-       ${deskEventsInsert(n + 1, n + 2, n + 4, n + 5)}`,
+       ${deskEventsInsert(n + 4)}`,
       [
         ...write.params,
         write.workflowId,
-        write.chainId,
+        chainId,
         JSON.stringify(events.map((e) => ({ seq: e.seq, at: e.at, event: e.event, actor: stored(e.by), note: stored(e.note), message_id: e.messageId ?? null }))),
-        factsParam(write.report),
-        JSON.stringify(deskEventRows(write.report, events)),
+        JSON.stringify(deskEventRecords(write.workflowId, chainId, write.report, events)),
       ],
     );
   } catch (err) {

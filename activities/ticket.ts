@@ -88,7 +88,6 @@ export function createTicketActivities({ pool, notifier, integrations, encryptio
           region: p.region ?? null,
           assignee: p.assignee,
           doneBeforeClosed: p.resolvedAt !== null,
-          measures: p.measures ?? null,
           satisfaction: p.satisfaction,
         },
         sql: `INSERT INTO tickets (id, workflow_id, external_id, channel, tier, priority, status, assignee, private,

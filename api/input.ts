@@ -59,7 +59,7 @@ export function timeZone() {
   return text('name').pipe(z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Amsterdam or UTC'));
 }
 
-export function isTimeZone(value: string): boolean {
+function isTimeZone(value: string): boolean {
   if (value.length === 0 || value.length > 64) return false;
   try {
     new Intl.DateTimeFormat('en', { timeZone: value });

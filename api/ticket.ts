@@ -120,8 +120,9 @@ export const TICKET_ACTION_NEEDS: Record<TicketAction, Permission | Permission[]
   escalate: 'supervise',
 };
 
-/** The statuses a ticket is open in: not resolved or closed (the backlog). */
-const OPEN_STATUSES: readonly string[] = TICKET_STATUSES.filter((s) => s !== 'resolved' && s !== 'closed');
+/** A ticket is open (in the backlog) until it is resolved or closed. */
+const DONE_STATUSES: readonly string[] = ['resolved', 'closed'];
+const OPEN_STATUSES: readonly string[] = TICKET_STATUSES.filter((s) => !DONE_STATUSES.includes(s));
 
 function listQuerySchema() {
   const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -347,6 +348,10 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
 
   get('/', 'read', async (req, res) => {
     const q = parseQuery(listQuery, req.query, 'filter');
+    if (q.open !== undefined && q.status !== undefined) {
+      const message = 'give status or open, not both';
+      throw new HttpError(400, `invalid filter: open: ${message}`, [{ field: 'open', message }]);
+    }
     const filters = {
       tier: q.tier,
       channel: q.channel,
@@ -354,13 +359,9 @@ export function ticketRoutes({ client, pool, policy, taskQueue, temporalUiUrl, e
       assignee: q.assignee === 'unassigned' ? null : q.assignee,
       priority: q.priority,
       region: q.region,
-      status: q.open === undefined ? q.status : { in: TICKET_STATUSES.filter((s) => (q.open ? OPEN_STATUSES.includes(s) : !OPEN_STATUSES.includes(s))) },
+      status: q.open === undefined ? q.status : { in: q.open ? OPEN_STATUSES : DONE_STATUSES },
       created_at: q.createdFrom || q.createdTo ? { gte: q.createdFrom ? new Date(q.createdFrom) : undefined, lt: q.createdTo ? new Date(q.createdTo) : undefined } : undefined,
     };
-    if (q.open !== undefined && q.status !== undefined) {
-      const message = 'give status or open, not both';
-      throw new HttpError(400, `invalid filter: open: ${message}`, [{ field: 'open', message }]);
-    }
     // Oldest first: the desk works tickets first in, first out.
     const rows = await projectionPage(pool, 'tickets', filters, 'created_at, id', q);
     // A private ticket's subject and comment are sealed in the row: unsealed only for who sees it in full.

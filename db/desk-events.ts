@@ -1,7 +1,7 @@
 // The reporting event log (desk_events, README "Reports"): the rows a projection write appends for its
 // timeline entries, and the backfill of the entries written before the table existed.
 import type { PoolClient } from 'pg';
-import { typeOfEntry, type TicketMeasures } from '../domain/reporting';
+import { typeOfEntry } from '../domain/reporting';
 import type { TimelineEntry } from '../domain/timeline';
 import { FINAL_STAGES } from '../domain/work-item';
 import { stageName } from '../domain/work-item-machine';
@@ -23,11 +23,20 @@ export interface ReportFacts {
    * before it was closed: then its `closed` entry does not end its openness a second time.
    */
   doneBeforeClosed?: boolean;
-  measures?: TicketMeasures | null;
   satisfaction?: { resolved: boolean; score: number } | null;
 }
 
-export interface DeskEventRow {
+/** One row of desk_events as the INSERT reads it (deskEventsInsert). */
+export interface DeskEventRecord {
+  workflow_id: string;
+  chain_id: string;
+  item_id: string;
+  kind: ItemKind;
+  channel: string | null;
+  tier: number | null;
+  priority: string | null;
+  region: string | null;
+  assignee: string | null;
   seq: number;
   at: number;
   type: string;
@@ -47,7 +56,7 @@ const FINAL_STAGE_NAMES = new Set(FINAL_STAGES.map(stageName));
 /** +1 when the entry opens the item (again), -1 when it ends it: the backlog is their running sum. */
 function openDelta(facts: ReportFacts, type: string, to: string | undefined): number {
   if (type === 'created' || type === 'reopened') return 1;
-  if (type === 'resolved' || type === 'disclosure-published') return facts.kind === 'ticket' || facts.kind === 'incident' || facts.kind === 'security-report' ? -1 : 0;
+  if (type === 'resolved' || type === 'disclosure-published') return -1;
   if (type === 'closed') return facts.doneBeforeClosed ? 0 : -1;
   if (type === 'stage-moved' && to !== undefined && FINAL_STAGE_NAMES.has(to)) return -1;
   return 0;
@@ -60,18 +69,23 @@ function targetName(t: string | undefined, facts: ReportFacts): string | null {
   return t === 'resolution' && facts.kind === 'ticket' && facts.tier === 3 ? 'hand-off' : t;
 }
 
-export function deskEventRows(facts: ReportFacts, events: readonly TimelineEntry[]): DeskEventRow[] {
+/** The rows of desk_events for an item's new entries; `measured` (elapsed_ms, business_ms) is the entry's own. */
+export function deskEventRecords(workflowId: string, chainId: string, facts: ReportFacts, events: readonly TimelineEntry[]): DeskEventRecord[] {
   return events
     .filter((e) => e.seq !== undefined)
     .map((e) => {
       const typed = typeOfEntry(e.event);
-      // The time the entry measured at its moment; else (runs from before) the write's facts.
-      const m = facts.measures;
-      const measured = e.measured
-        ? [e.measured.elapsedMs, e.measured.businessMs]
-        : typed.type === 'acknowledged' ? [m?.firstReplyMs, m?.firstReplyBusinessMs] : typed.type === 'resolved' ? [m?.resolutionMs, m?.resolutionBusinessMs] : [];
       const rated = typed.type === 'satisfaction' ? facts.satisfaction : null;
       return {
+        workflow_id: workflowId,
+        chain_id: chainId,
+        item_id: facts.itemId,
+        kind: facts.kind,
+        channel: facts.channel ?? null,
+        tier: facts.tier ?? null,
+        priority: facts.priority ?? null,
+        region: facts.region ?? null,
+        assignee: facts.assignee ?? null,
         seq: e.seq!,
         at: e.at,
         type: typed.type,
@@ -80,39 +94,24 @@ export function deskEventRows(facts: ReportFacts, events: readonly TimelineEntry
         target: targetName(typed.target, facts),
         to_value: typed.to ?? null,
         open_delta: openDelta(facts, typed.type, typed.to),
-        elapsed_ms: measured[0] ?? null,
-        business_ms: measured[1] ?? null,
+        elapsed_ms: e.measured?.elapsedMs ?? null,
+        business_ms: e.measured?.businessMs ?? null,
         score: rated?.score ?? null,
         said_resolved: rated?.resolved ?? null,
       };
     });
 }
 
-/**
- * `INSERT INTO desk_events ...` reading the rows from the jsonb parameter `$rows`, the facts from
- * `$facts`; appended to a projection's statement as its last part.
- */
-export function deskEventsInsert(workflowParam: number, chainParam: number, factsParam: number, rowsParam: number): string {
+/** `INSERT INTO desk_events` of the records (deskEventRecords) in the jsonb parameter `$rowsParam`; an entry already there is left as it is. */
+export function deskEventsInsert(rowsParam: number): string {
   return `INSERT INTO desk_events (workflow_id, chain_id, seq, item_id, kind, at, type, event, channel, tier, priority, region,
        assignee, level, target, to_value, open_delta, elapsed_ms, business_ms, score, said_resolved)
-     SELECT $${workflowParam}, $${chainParam}, r.seq, f.item_id, f.kind, to_timestamp(r.at / 1000.0), r.type, r.event, f.channel, f.tier,
-       f.priority, f.region, f.assignee, r.level, r.target, r.to_value, r.open_delta, r.elapsed_ms, r.business_ms, r.score, r.said_resolved
-       FROM jsonb_to_record($${factsParam}::jsonb) AS f(item_id text, kind text, channel text, tier smallint, priority text, region text, assignee text),
-            jsonb_to_recordset($${rowsParam}::jsonb) AS r(seq integer, at double precision, type text, event text, level smallint, target text,
-              to_value text, open_delta smallint, elapsed_ms bigint, business_ms bigint, score smallint, said_resolved boolean)
+     SELECT r.workflow_id, r.chain_id, r.seq, r.item_id, r.kind, to_timestamp(r.at / 1000.0), r.type, r.event, r.channel, r.tier,
+       r.priority, r.region, r.assignee, r.level, r.target, r.to_value, r.open_delta, r.elapsed_ms, r.business_ms, r.score, r.said_resolved
+       FROM jsonb_to_recordset($${rowsParam}::jsonb) AS r(workflow_id text, chain_id text, seq integer, item_id text, kind text, at double precision,
+         type text, event text, channel text, tier smallint, priority text, region text, assignee text, level smallint, target text,
+         to_value text, open_delta smallint, elapsed_ms bigint, business_ms bigint, score smallint, said_resolved boolean)
      ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING`;
-}
-
-export function factsParam(facts: ReportFacts): string {
-  return JSON.stringify({
-    item_id: facts.itemId,
-    kind: facts.kind,
-    channel: facts.channel ?? null,
-    tier: facts.tier ?? null,
-    priority: facts.priority ?? null,
-    region: facts.region ?? null,
-    assignee: facts.assignee ?? null,
-  });
 }
 
 /**
@@ -174,34 +173,17 @@ export async function backfillDeskEvents(client: PoolClient, page = 5_000): Prom
           assignee: r.assignee,
           doneBeforeClosed: r.done,
           satisfaction: r.satisfaction ? { resolved: r.satisfaction.resolved, score: r.satisfaction.score } : null,
-          measures: fromRow(r.first_reply_ms, r.resolution_ms),
         };
-        const [row] = deskEventRows(facts, [{ seq: r.seq, at: new Date(r.at).getTime(), event: r.event }]);
-        return row ? [{ ...row, workflow_id: r.workflow_id, chain_id: r.chain_id, ...JSON.parse(factsParam(facts)) }] : [];
+        // The times a ticket's row from before holds, on the entries they measure (calendar time only).
+        const type = typeOfEntry(r.event).type;
+        const elapsedMs = type === 'acknowledged' ? r.first_reply_ms : type === 'resolved' ? r.resolution_ms : null;
+        const entry: TimelineEntry = { seq: r.seq, at: new Date(r.at).getTime(), event: r.event, ...(elapsedMs !== null ? { measured: { elapsedMs, businessMs: null } } : {}) };
+        return deskEventRecords(r.workflow_id, r.chain_id, facts, [entry]);
       });
-      await client.query(
-        `INSERT INTO desk_events (workflow_id, chain_id, seq, item_id, kind, at, type, event, channel, tier, priority, region,
-           assignee, level, target, to_value, open_delta, elapsed_ms, business_ms, score, said_resolved)
-         SELECT r.workflow_id, r.chain_id, r.seq, r.item_id, r.kind, to_timestamp(r.at / 1000.0), r.type, r.event, r.channel, r.tier,
-           r.priority, r.region, r.assignee, r.level, r.target, r.to_value, r.open_delta, r.elapsed_ms, r.business_ms, r.score, r.said_resolved
-           FROM jsonb_to_recordset($1::jsonb) AS r(workflow_id text, chain_id text, seq integer, item_id text, kind text, at double precision,
-             type text, event text, channel text, tier smallint, priority text, region text, assignee text, level smallint, target text,
-             to_value text, open_delta smallint, elapsed_ms bigint, business_ms bigint, score smallint, said_resolved boolean)
-         ON CONFLICT (workflow_id, chain_id, seq) DO NOTHING`,
-        [JSON.stringify(logged)],
-      );
+      await client.query(deskEventsInsert(1), [JSON.stringify(logged)]);
       if (rows.length < page) break;
     }
   }
-}
-
-/** The measured times a ticket's row from before holds (calendar time only). */
-function fromRow(firstReplyMs: number | null, resolutionMs: number | null): TicketMeasures | null {
-  if (firstReplyMs === null && resolutionMs === null) return null;
-  return {
-    firstReplyMs, firstReplyBusinessMs: null, resolutionMs, resolutionBusinessMs: null, pausedMs: 0,
-    acknowledgeSla: 'in-progress', resolutionSla: 'in-progress', resolutionTarget: 'resolution', reopens: 0,
-  };
 }
 
 /**
@@ -209,7 +191,7 @@ function fromRow(firstReplyMs: number | null, resolutionMs: number | null): Tick
  * times and each target's standing, from what the row holds: met if done by its due time, breached
  * if done later or not done and past due, else in progress.
  */
-export function legacyTicketStanding(table: string): string {
+function legacyTicketStanding(table: string): string {
   const t = (column: string) => `${table}.${column}`;
   return `first_reply_ms = (EXTRACT(EPOCH FROM ${t('acknowledged_at')} - ${t('created_at')}) * 1000)::bigint,
           resolution_ms = (EXTRACT(EPOCH FROM ${t('resolved_at')} - ${t('created_at')}) * 1000)::bigint,

@@ -426,8 +426,6 @@ export const REPORTS: Report[] = [
   },
 ];
 
-export const REPORT_NAMES = REPORTS.map((r) => r.name);
-
 export function reportNamed(name: string): Report | undefined {
   return REPORTS.find((r) => r.name === name);
 }

@@ -174,14 +174,14 @@ export function apply(t: TicketState, policy: TicketPolicy, command: TicketComma
     out.notifications.push({ step: `${kind}:${t.version}`, kind, audience, recipients, text, ...(messageId ? { messageId } : {}) });
   const slaEvent = (event: TicketSlaEvent) => t.slaEvents.push(event);
 
-  /** Any first answer to the requester counts as the acknowledgement. */
-  /** The entry, with the time the first answer or the resolution took (domain/reporting.ts). */
+  /** Stamps the entry with the time the first answer or the resolution took (domain/reporting.ts). */
   const measured = (entry: TimelineEntry, which: 'first-reply' | 'resolution') => {
     const times = ticketTimes(t.slaEvents, policy, now);
     const elapsedMs = which === 'first-reply' ? times.firstReplyMs : times.resolutionMs;
     const businessMs = which === 'first-reply' ? times.firstReplyBusinessMs : times.resolutionBusinessMs;
     if (elapsedMs !== null) entry.measured = { elapsedMs, businessMs };
   };
+  /** Any first answer to the requester counts as the acknowledgement. */
   const acknowledgeIfNeeded = (by: string) => {
     if (t.acknowledgedAt !== null) return;
     t.acknowledgedAt = now;
