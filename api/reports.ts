@@ -66,7 +66,7 @@ export function reportParams(report: Report, query: unknown, now = Date.now()): 
     }
   }
   if (q.at !== undefined && report.name !== 'at-risk') problems.push({ field: 'at', message: 'applies to report at-risk only' });
-  const to = q.to ?? (q.from ? shiftDays(q.from, DEFAULT_RANGE_DAYS) : `${shiftDays(`${localDate(now, q.timeZone)}T00:00:00`, 1)}`);
+  const to = q.to ?? (q.from ? shiftDays(q.from, DEFAULT_RANGE_DAYS) : shiftDays(`${localDate(now, q.timeZone)}T00:00:00`, 1));
   const from = q.from ?? shiftDays(to, -DEFAULT_RANGE_DAYS);
   const span = (Date.parse(`${to}Z`) - Date.parse(`${from}Z`)) / DAY_MS;
   if (!(span > 0)) problems.push({ field: 'to', message: `must be after from (${from}); the range is [from, to)` });
