@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { deskDataConverter, encryptionKeysFromEnv } from '../config/encryption';
 import { loadConfig } from '../config/env';
+import { checkTemporalNamespace, connectionOptions, describeTemporalConnection } from '../config/temporal-connection';
 import { logger } from '../config/logger';
 import { ensureBootstrapKey } from '../db/api-keys';
 import { migrate } from '../db/migrations';
@@ -20,8 +21,10 @@ async function main(): Promise<void> {
   // The bootstrap admin key (npm start keeps one in .data/admin-key); its value is never logged.
   const adminKey = process.env.SUPPORT_DESK_ADMIN_KEY?.trim();
   if (adminKey) await ensureBootstrapKey(pool, adminKey);
-  const connection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.namespace, dataConverter: deskDataConverter(encryptionKeys) });
+  const connection = await Connection.connect(connectionOptions(config.temporal));
+  const { warning } = await checkTemporalNamespace(connection, config.temporal);
+  if (warning) logger.warn(warning);
+  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: deskDataConverter(encryptionKeys) });
   const app = createApp({
     client,
     pool,
@@ -39,7 +42,7 @@ async function main(): Promise<void> {
   // HOST: every interface by default (a container); npm start keeps a laptop's desk on 127.0.0.1.
   const server = app.listen(config.port, process.env.HOST || '0.0.0.0', () => {
     logger.info(
-      { url: `http://localhost:${config.port}`, policy: config.policy.name, credentials: jwt ? `API keys and JWTs from ${jwt.issuer}` : 'API keys' },
+      { url: `http://localhost:${config.port}`, temporal: describeTemporalConnection(config.temporal), policy: config.policy.name, credentials: jwt ? `API keys and JWTs from ${jwt.issuer}` : 'API keys' },
       'API listening',
     );
   });

@@ -1,19 +1,21 @@
 // Configuration of the worker and the API, from the environment only (secrets included), checked at start.
 import type { Policy } from '../domain/policy';
+import { ConfigError } from './config-error';
 import { loadPolicy } from './policy-schema';
+import { temporalConnectionFromEnv, type TemporalConnectionSettings } from './temporal-connection';
+
+export { ConfigError };
 
 export const TASK_QUEUE_DEFAULT = 'support-desk';
 
 export interface DeskConfig {
-  temporalAddress: string;
-  namespace: string;
+  /** Address, namespace and credentials (config/temporal-connection.ts). */
+  temporal: TemporalConnectionSettings;
   taskQueue: string;
   databaseUrl: string;
   port: number;
   policy: Policy;
 }
-
-export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeskConfig {
   const databaseUrl = env.DATABASE_URL;
@@ -25,8 +27,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeskConfig {
     throw new ConfigError(`PORT="${env.PORT}" is not a TCP port number`);
   }
   return {
-    temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    temporal: temporalConnectionFromEnv(env),
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? TASK_QUEUE_DEFAULT,
     databaseUrl,
     port,

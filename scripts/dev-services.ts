@@ -28,6 +28,7 @@ import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
 import { ENCRYPTION_KEYS_VARIABLE, newEncryptionKey, parseEncryptionKeys } from '../config/encryption';
 import { redactUrl } from '../config/logger';
+import { connectionOptions, type TemporalConnectionSettings } from '../config/temporal-connection';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { temporalBinaries } from './tools';
 
@@ -266,7 +267,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   });
   const waitOptions = { timeoutMs: options.readyTimeoutMs, signal: options.signal, service: server };
   try {
-    await waitForTemporal(address, namespace, waitOptions);
+    await waitForTemporal({ address, namespace }, waitOptions);
     await ensureSearchAttributes(temporal, address, namespace, searchAttributes);
     if (uiUrl) await waitUntil(`the Temporal UI answers at ${uiUrl}`, () => httpAnswers(uiUrl), waitOptions);
   } catch (error) {
@@ -276,19 +277,19 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   return { ...server, address, namespace, uiUrl };
 }
 
-/** Waits until a Temporal frontend at `address` answers for `namespace`. */
-export async function waitForTemporal(address: string, namespace: string, options: WaitOptions = {}): Promise<void> {
-  const what = `Temporal answers at ${address} (namespace ${namespace})`;
-  await waitUntil(what, () => temporalAnswers(address, namespace), options);
+/** Waits until a Temporal frontend answers for the namespace (with TLS or an API key when `settings` has them). */
+export async function waitForTemporal(settings: TemporalConnectionSettings, options: WaitOptions = {}): Promise<void> {
+  const what = `Temporal answers at ${settings.address} (namespace ${settings.namespace})`;
+  await waitUntil(what, () => temporalAnswers(settings), options);
 }
 
-async function temporalAnswers(address: string, namespace: string): Promise<boolean> {
+async function temporalAnswers(settings: TemporalConnectionSettings): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     // No retry interceptor: waitUntil is the retry loop.
-    const connected = await Connection.connect({ address, connectTimeout: '2s', interceptors: [] });
+    const connected = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '2s', interceptors: [] });
     connection = connected;
-    await connected.withDeadline(Date.now() + 2_000, () => connected.workflowService.describeNamespace({ namespace }));
+    await connected.withDeadline(Date.now() + 2_000, () => connected.workflowService.describeNamespace({ namespace: settings.namespace }));
     return true;
   } catch {
     return false;

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeEncryptionKeys, ENCRYPTION_KEYS_VARIABLE, parseEncryptionKeys } from '../config/encryption';
 import { redactUrl } from '../config/logger';
+import { describeTemporalConnection, temporalConnectionFromEnv } from '../config/temporal-connection';
 import { workerNodeOptions, workerTuningFromEnv } from '../config/worker-tuning';
 import {
   assertPortFree,
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   startApp('worker', 'workers/main.ts', { ...env, NODE_OPTIONS: workerNodeOptions(workerTuning, env.NODE_OPTIONS) });
   const api = startApp('api', 'api/main.ts', env);
   try {
-    await waitForHttp(`http://127.0.0.1:${apiPort}/`, { timeoutMs: 120_000, signal: startup.signal, service: api });
+    await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { timeoutMs: 120_000, signal: startup.signal, service: api });
   } catch (error) {
     if (stopping) return;
     console.error(`[start] ${errorText(error)}`);
@@ -134,8 +135,11 @@ async function provideTemporal(apiPort: number): Promise<Temporal> {
   const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
   const external = process.env.TEMPORAL_ADDRESS;
   if (external) {
-    say(`using Temporal at ${external} (TEMPORAL_ADDRESS), namespace ${namespace}`);
-    await waitForTemporal(external, namespace, { timeoutMs: 30_000, signal: startup.signal });
+    // TLS, mTLS and API keys as the worker and the API read them (config/temporal-connection.ts).
+    const settings = temporalConnectionFromEnv();
+    const { tls } = describeTemporalConnection(settings);
+    say(`using Temporal at ${external} (TEMPORAL_ADDRESS, ${tls}), namespace ${namespace}`);
+    await waitForTemporal(settings, { timeoutMs: 30_000, signal: startup.signal });
     return { address: external, namespace, uiUrl: process.env.TEMPORAL_UI_URL };
   }
   const busy = 'Another `npm start` or Temporal server may be running: stop it, or set TEMPORAL_ADDRESS to use it.';
