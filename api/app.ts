@@ -6,6 +6,8 @@ import type { Policy } from '../domain/policy';
 import type { Logger } from 'pino';
 import { AesGcmCodec, type EncryptionKeys } from '../config/encryption';
 import { logger } from '../config/logger';
+import { checkTemporalNamespace } from '../config/temporal-connection';
+import { pendingMigrations } from '../db/migrations';
 import { permissionsOf, rolesOf } from '../domain/access';
 import { declaredRoutes, RouteTable } from './access';
 import { auditListing, auditTrail, requestId } from './audit';
@@ -45,6 +47,37 @@ export interface ApiDeps {
 /** The app and the declaration of every route it has (the access test walks both). */
 export function createApp(deps: ApiDeps): express.Express {
   return buildApp(deps).app;
+}
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+/**
+ * Each dependency's state, 'ok' or 'failing' (the reason goes to the log, not to a public answer).
+ * Temporal: reachable, the namespace there with the desk's search attributes; PostgreSQL: answers;
+ * migrations: none this code knows is missing.
+ */
+async function readiness(deps: Pick<ApiDeps, 'client' | 'pool'>, log: Pick<Logger, 'warn'>): Promise<Record<'temporal' | 'postgres' | 'migrations', 'ok' | 'failing'>> {
+  const connection = deps.client.connection;
+  const settings = { address: 'the Temporal frontend', namespace: deps.client.options.namespace };
+  const outcome = (what: string, check: Promise<unknown>) =>
+    Promise.race([
+      check.then(() => 'ok' as const),
+      new Promise<never>((_, reject) => setTimeout(reject, READINESS_TIMEOUT_MS, new Error(`no answer within ${READINESS_TIMEOUT_MS} ms`)).unref()),
+    ]).catch((error: unknown) => {
+      log.warn({ check: what, reason: error instanceof Error ? error.message : String(error) }, 'not ready');
+      return 'failing' as const;
+    });
+  const [temporal, postgres, migrations] = await Promise.all([
+    outcome('temporal', connection.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => checkTemporalNamespace(connection, settings))),
+    outcome('postgres', deps.pool.query('SELECT 1')),
+    outcome(
+      'migrations',
+      pendingMigrations(deps.pool).then((pending) => {
+        if (pending.length > 0) throw new Error(`not applied yet: ${pending.join(', ')}`);
+      }),
+    ),
+  ]);
+  return { temporal, postgres, migrations };
 }
 
 export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTable } {
@@ -110,13 +143,19 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
         reports: '/reports',
         dashboard: '/dashboard',
         health: '/healthz',
+        ready: '/readyz',
         temporalUi: deps.temporalUiUrl,
       },
     });
   });
-  open.get('/healthz', 'public', async (_req, res) => {
-    await deps.pool.query('SELECT 1');
+  // Liveness: the process answers (restart it when not). Readiness: it can do its work (send traffic when so).
+  open.get('/healthz', 'public', (_req, res) => {
     res.json({ ok: true });
+  });
+  open.get('/readyz', 'public', async (_req, res) => {
+    const checks = await readiness(deps, log);
+    const ok = Object.values(checks).every((c) => c === 'ok');
+    res.status(ok ? 200 : 503).json({ ok, checks });
   });
   app.use(open.router);
   app.use('/dashboard', dashboardRoutes(routes));

@@ -15,8 +15,9 @@ it('reads every limit from its variable', () => {
       WORKER_MAX_CONCURRENT_ACTIVITIES: '16',
       WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: '32',
       WORKER_HEAP_MB: '2048',
+      WORKER_SHUTDOWN_GRACE_SECONDS: '0',
     }),
-  ).toEqual({ maxCachedWorkflows: 0, maxConcurrentWorkflowTaskExecutions: 8, maxConcurrentActivityTaskExecutions: 16, maxConcurrentLocalActivityExecutions: 32, heapMb: 2048 });
+  ).toEqual({ maxCachedWorkflows: 0, maxConcurrentWorkflowTaskExecutions: 8, maxConcurrentActivityTaskExecutions: 16, maxConcurrentLocalActivityExecutions: 32, heapMb: 2048, shutdownGraceSeconds: 0 });
 });
 
 it.each(['-1', '1.5', 'lots', '1e3', ' ', '0x10'])('refuses %j naming the variable and its default', (text) => {

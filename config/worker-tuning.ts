@@ -17,6 +17,11 @@ export interface WorkerTuning {
    * `npm start`, and `npm run worker` (package.json, with this default written there too).
    */
   heapMb: number;
+  /**
+   * How long a stopping worker (SIGTERM) lets its running activities finish before it cancels them;
+   * the container's stop grace period must be longer (docker-compose.yml gives 45 s).
+   */
+  shutdownGraceSeconds: number;
 }
 
 export const WORKER_TUNING_DEFAULTS: WorkerTuning = {
@@ -25,6 +30,7 @@ export const WORKER_TUNING_DEFAULTS: WorkerTuning = {
   maxConcurrentActivityTaskExecutions: 100,
   maxConcurrentLocalActivityExecutions: 100,
   heapMb: 640,
+  shutdownGraceSeconds: 30,
 };
 
 /** The variable that sets each limit. */
@@ -34,6 +40,7 @@ export const WORKER_TUNING_ENV: Record<keyof WorkerTuning, string> = {
   maxConcurrentActivityTaskExecutions: 'WORKER_MAX_CONCURRENT_ACTIVITIES',
   maxConcurrentLocalActivityExecutions: 'WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES',
   heapMb: 'WORKER_HEAP_MB',
+  shutdownGraceSeconds: 'WORKER_SHUTDOWN_GRACE_SECONDS',
 };
 
 /** Heap a cached workflow and the worker itself take (measured; see the header). */
@@ -47,8 +54,8 @@ export function workerTuningFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     const text = env[name];
     if (text === undefined || text === '') continue;
     const value = Number(text);
-    // A cache of 0 is allowed (every task replays); the rest must take at least one.
-    const least = key === 'maxCachedWorkflows' ? 0 : 1;
+    // A cache of 0 is allowed (every task replays), as is no grace; the rest must take at least one.
+    const least = key === 'maxCachedWorkflows' || key === 'shutdownGraceSeconds' ? 0 : 1;
     if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < least) {
       throw new ConfigError(`${name}="${text}" is not a whole number of at least ${least} (default ${WORKER_TUNING_DEFAULTS[key]})`);
     }

@@ -416,3 +416,15 @@ export async function migrate(pool: Pool): Promise<void> {
     client.release();
   }
 }
+
+/** Migrations this code knows that the database has not applied (none: the schema is current). */
+export async function pendingMigrations(pool: Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ id: number }>(
+    `SELECT id FROM schema_migrations`,
+  ).catch((err: { code?: string }) => {
+    if (err.code === '42P01') return { rows: [] as Array<{ id: number }> }; // never migrated
+    throw err;
+  });
+  const applied = new Set(rows.map((r) => r.id));
+  return MIGRATIONS.filter((m) => !applied.has(m.id)).map((m) => `${m.id} ${m.name}`);
+}

@@ -128,7 +128,7 @@ const ITEM_KINDS: Record<string, () => ItemInputs> = {
 /** Routes that take no input at all (their query string is ignored). */
 // Routes without a body; /audit's filters have their own cases below.
 const NO_INPUT = [
-  'GET /', 'GET /healthz', 'GET /me', 'GET /audit', 'GET /reports',
+  'GET /', 'GET /healthz', 'GET /readyz', 'GET /me', 'GET /audit', 'GET /reports',
   'GET /dashboard', 'GET /dashboard/dashboard.js', 'GET /dashboard/dashboard.css', 'GET /dashboard/chart.js',
 ];
 

@@ -49,7 +49,7 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Registers the file's beforeAll (servers up, desk started and answering /healthz) and afterAll
+ * Registers the file's beforeAll (servers up, desk started and answering /readyz) and afterAll
  * (processes stopped, servers down), with the `demo` policy (acknowledge within 20 s).
  */
 export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
@@ -89,7 +89,7 @@ export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
       api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });
     },
     async waitUntilReady() {
-      await waitForHttp(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 60_000, service: api });
+      await waitForHttp(`http://127.0.0.1:${port}/readyz`, { timeoutMs: 60_000, service: api });
     },
     async kill() {
       for (const p of [worker, api]) {

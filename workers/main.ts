@@ -1,19 +1,31 @@
 // Worker entry point: connects to Temporal and PostgreSQL, migrates, and runs until SIGINT/SIGTERM.
 import { getHeapStatistics } from 'node:v8';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime, type State, type Worker } from '@temporalio/worker';
 import { describeIntegrations, integrationsFromEnv } from '../activities/drivers';
 import { IntegrationNotifier } from '../activities/notifier';
 import { describeEncryptionKeys, encryptionKeysFromEnv } from '../config/encryption';
-import { loadConfig } from '../config/env';
+import { ConfigError, loadConfig } from '../config/env';
+import { checkTemporalNamespace, connectionOptions, describeTemporalConnection } from '../config/temporal-connection';
 import { logger } from '../config/logger';
 import { migrate } from '../db/migrations';
 import { createPool } from '../db/pool';
 import { sealPlainRows } from '../db/seal-plain-rows';
 import { heapProblem, workerTuningFromEnv } from '../config/worker-tuning';
+import { workerHealthServer } from './health';
 import { createDeskWorker } from './worker';
+import { loadWorkflowBundle } from './workflow-bundle';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  installRuntime();
+  let worker: Worker | undefined;
+  let state: State = 'INITIALIZED';
+  const healthPort = optionalPort('WORKER_HEALTH_PORT');
+  if (healthPort !== undefined) {
+    const health = workerHealthServer({ state: () => worker?.getState() ?? state });
+    health.listen(healthPort, process.env.HOST || '0.0.0.0');
+    health.unref();
+  }
   const encryptionKeys = encryptionKeysFromEnv();
   const tuning = workerTuningFromEnv();
   const heapLimitMb = getHeapStatistics().heap_size_limit / 2 ** 20;
@@ -39,10 +51,15 @@ async function main(): Promise<void> {
     describeIntegrations(integrations),
   );
 
-  const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const worker = await createDeskWorker({
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal));
+  const { warning } = await checkTemporalNamespace(connection, config.temporal);
+  if (warning) logger.warn(warning);
+  const workflows = await loadWorkflowBundle();
+  logger.info({ bundle: workflows.source, sha256: workflows.sha256 }, 'workflow bundle');
+  worker = await createDeskWorker({
     connection,
-    namespace: config.namespace,
+    namespace: config.temporal.namespace,
+    workflowBundle: workflows.bundle,
     taskQueue: config.taskQueue,
     pool,
     notifier,
@@ -53,7 +70,9 @@ async function main(): Promise<void> {
   logger.info(
     {
       taskQueue: config.taskQueue,
-      temporal: config.temporalAddress,
+      temporal: describeTemporalConnection(config.temporal),
+      workflowBundle: workflows.sha256,
+      ...(healthPort !== undefined ? { health: `http://0.0.0.0:${healthPort}/readyz` } : {}),
       ...describeEncryptionKeys(encryptionKeys),
       ...tuning,
       heapLimitMb: Math.round(heapLimitMb),
@@ -63,9 +82,32 @@ async function main(): Promise<void> {
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
   } finally {
+    state = 'STOPPED';
     await connection.close();
     await pool.end();
   }
+}
+
+/**
+ * The SDK's runtime, before the first connection: its logs at LOG_LEVEL, and its own Prometheus
+ * endpoint (task latencies, slots, polls, sticky cache) on WORKER_SDK_METRICS_PORT when set.
+ */
+function installRuntime(): void {
+  const sdkMetricsPort = optionalPort('WORKER_SDK_METRICS_PORT');
+  if (sdkMetricsPort === undefined) return;
+  Runtime.install({
+    telemetryOptions: {
+      metrics: { prometheus: { bindAddress: `${process.env.HOST || '0.0.0.0'}:${sdkMetricsPort}` } },
+    },
+  });
+}
+
+function optionalPort(name: string): number | undefined {
+  const raw = process.env[name]?.trim();
+  if (!raw) return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError(`${name}="${raw}" is not a TCP port number (1-65535)`);
+  return port;
 }
 
 main().catch((err) => {

@@ -21,8 +21,9 @@ export interface DeskWorkerOptions {
    */
   encryptionKeys: EncryptionKeys;
   /**
-   * Tests bundle once per file; production bundles at start from workflows/index.ts. A bundle must be
-   * built with the failure converter (FAILURE_CONVERTER_PATH; test/temporal.ts's bundleWorkflows does).
+   * The workflow code, bundled with the failure converter (workers/workflow-bundle.ts): `npm run build`'s
+   * dist/workflow-bundle.js in production, one bundle per file in tests. Absent, the SDK bundles
+   * workflows/index.ts itself.
    */
   workflowBundle?: WorkflowBundle;
   /** The worker's limits (config/worker-tuning.ts); the SDK's own defaults when absent (tests). */
@@ -44,6 +45,8 @@ export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
           maxConcurrentWorkflowTaskExecutions: opts.tuning.maxConcurrentWorkflowTaskExecutions,
           maxConcurrentActivityTaskExecutions: opts.tuning.maxConcurrentActivityTaskExecutions,
           maxConcurrentLocalActivityExecutions: opts.tuning.maxConcurrentLocalActivityExecutions,
+          // On SIGTERM the worker stops polling, lets running activities finish this long, then cancels them.
+          shutdownGraceTime: `${opts.tuning.shutdownGraceSeconds}s`,
         }
       : {}),
     activities: createActivities({
