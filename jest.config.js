@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/.tools/', '/.data/'],
+  testPathIgnorePatterns: ['/node_modules/', '/.tools/', '/.data/', '/dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
   // Temporal servers and PostgreSQL take a moment to start; individual tests stay fast.
   testTimeout: 60_000,
   maxWorkers: 2,
