@@ -15,6 +15,7 @@ import { spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { dirname, join, relative, resolve, sep } from 'path';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import { temporalBinaries } from '../scripts/tools';
 import { TEST_ENCRYPTION_KEYS } from './encryption';
 
 const ROOT = join(__dirname, '..');
@@ -96,6 +97,21 @@ const hostPorts = (block: string) => ports(block).map((p) => p.replace(/\/\w+$/,
 /** The caller's environment with the encryption keys set, which the stack requires. */
 const TEST_ADMIN_KEY = 'compose-test-admin-key-0123456789abcdef';
 const withKeys = (env: NodeJS.ProcessEnv = process.env) => ({ ...env, SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS, SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY });
+
+/** The file as docker-compose resolves it with the defaults (variables expanded, short syntax made long). */
+let resolvedBlocks: Map<string, string> | undefined;
+function resolvedService(name: string): string {
+  if (!resolvedBlocks) {
+    const env: NodeJS.ProcessEnv = withKeys();
+    for (const key of Object.keys(env)) if (/^(TEMPORAL_|POSTGRES_|WORKER_|API_PORTS)/.test(key)) delete env[key];
+    const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: ROOT, encoding: 'utf8', env });
+    if (result.status !== 0) throw new Error(`docker-compose config exited ${result.status}: ${result.stderr ?? result.error}`);
+    resolvedBlocks = serviceBlocks(result.stdout);
+  }
+  const block = resolvedBlocks.get(name);
+  if (block === undefined) throw new Error(`the resolved compose file has no service "${name}"`);
+  return block;
+}
 
 const sortedPairs = (pairs: Iterable<{ name: string; type: string }>) =>
   [...pairs].map(({ name, type }) => `${name}:${type}`).sort();
@@ -186,25 +202,44 @@ describe('docker-compose.yml', () => {
 
   describe('wiring', () => {
     it.each(['worker', 'api'])('%s gets TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL, SUPPORT_DESK_POLICY', (name) => {
-      const block = service(name);
+      const block = resolvedService(name);
       expect(envValue(block, 'TEMPORAL_ADDRESS')).toBe('temporal:7233');
       expect(envValue(block, 'TEMPORAL_NAMESPACE')).toBe('default');
       expect(envValue(block, 'DATABASE_URL')).toMatch(/^postgresql:\/\/.+@postgresql:5432\/.+$/);
       expect(envValue(block, 'SUPPORT_DESK_POLICY')).toBeDefined();
-      expect(block).toMatch(/^\s*build:/m);
+      expect(service(name)).toMatch(/^\s*build:/m);
+    });
+
+    it.each(['worker', 'api'])('%s passes every Temporal connection setting through, with no value committed', (name) => {
+      for (const key of ['TEMPORAL_TLS', 'TEMPORAL_TLS_CA', 'TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_SERVER_NAME', 'TEMPORAL_API_KEY']) {
+        expect(envValue(service(name), key)).toBe(`\${${key}:-}`);
+      }
     });
 
     it.each(['worker', 'api'])('%s requires SUPPORT_DESK_ENCRYPTION_KEYS, with no default', (name) => {
       expect(service(name)).toMatch(/^\s*SUPPORT_DESK_ENCRYPTION_KEYS:\s*\$\{SUPPORT_DESK_ENCRYPTION_KEYS:\?/m);
     });
 
-    it('worker and api run the matching npm script from the one image', () => {
-      expect(service('worker')).toMatch(/command:\s*\[\s*"npm",\s*"run",\s*"worker"\s*\]/);
-      expect(service('api')).toMatch(/command:\s*\[\s*"npm",\s*"run",\s*"api"\s*\]/);
+    it('worker and api run the built entry points with node (no tsx, no npm in between)', () => {
+      expect(service('worker')).toMatch(/command:\s*\[\s*"node",\s*"--enable-source-maps",\s*"dist\/workers\/main\.js"\s*\]/);
+      expect(service('api')).toMatch(/command:\s*\[\s*"node",\s*"--enable-source-maps",\s*"dist\/api\/main\.js"\s*\]/);
     });
 
-    it('the api publishes 3000 and listens on PORT=3000', () => {
-      expect(hostPorts(service('api'))).toContain('3000');
+    it('worker and api probe their /readyz, and the worker is given longer to stop than its grace time', () => {
+      expect(resolvedService('worker')).toContain('http://127.0.0.1:3001/readyz');
+      expect(envValue(resolvedService('worker'), 'WORKER_HEALTH_PORT')).toBe('3001');
+      expect(resolvedService('api')).toContain('http://127.0.0.1:3000/readyz');
+      const grace = Number(envValue(resolvedService('worker'), 'WORKER_SHUTDOWN_GRACE_SECONDS'));
+      const stopPeriod = Number(/stop_grace_period: (\d+)s/.exec(resolvedService('worker'))?.[1]);
+      expect(stopPeriod).toBeGreaterThan(grace);
+    });
+
+    it('scales: worker and api have no fixed container name, and each api replica gets its own host port', () => {
+      for (const name of ['worker', 'api']) expect(service(name)).not.toMatch(/container_name:/);
+      expect(ports(resolvedService('worker'))).toEqual([]);
+      const published = /published: (\d+)-(\d+)\s+target: 3000/.exec(resolvedService('api'));
+      expect(published).not.toBeNull();
+      expect(Number(published![2]) - Number(published![1]) + 1).toBeGreaterThanOrEqual(2);
       expect(envValue(service('api'), 'PORT')).toBe('3000');
     });
 
@@ -250,6 +285,21 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('versions', () => {
+  it('the compose stack runs the Temporal server and UI versions of the dev server `npm start` and the tests use', async () => {
+    const { temporal } = await temporalBinaries();
+    const version = spawnSync(temporal, ['--version'], { encoding: 'utf8' }).stdout;
+    // e.g. "temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)"
+    const match = /\(Server (\d+\.\d+\.\d+), UI (\d+\.\d+\.\d+)\)/.exec(version);
+    expect(match).not.toBeNull();
+    const [, server, ui] = match!;
+    const images = [...uncommented.matchAll(/image:\s*(temporalio\/[\w-]+):(\S+)/g)].map((m) => `${m[1]}:${m[2]}`).sort();
+    expect(images).toEqual(
+      [`temporalio/admin-tools:${server}`, `temporalio/admin-tools:${server}`, `temporalio/server:${server}`, `temporalio/ui:${ui}`].sort(),
+    );
+  });
+});
+
 describe('Dockerfile', () => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
   const copied = [...dockerfile.matchAll(/^COPY\s+(\S+)\s+\.\/\S*$/gm)].map((m) => m[1]);
@@ -272,5 +322,21 @@ describe('Dockerfile', () => {
     for (const entry of ['api/main.ts', 'workers/main.ts', 'scripts/desk.ts', 'workflows/index.ts']) visit(join(ROOT, entry));
     expect([...reached].filter((folder) => !copied.includes(folder)).sort()).toEqual([]);
     expect(reached.has('test')).toBe(false); // production code imports nothing from the tests
+    // ...and `npm run build` compiles every one of them.
+    const build = readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8');
+    const included: string[] = JSON.parse(/"include":\s*(\[[^\]]*\])/.exec(build)![1]);
+    expect([...reached].filter((folder) => !included.includes(folder)).sort()).toEqual([]);
+  });
+
+  it('builds in one stage and runs the built code in another, as the unprivileged user, without dev dependencies', () => {
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    expect(stages).toHaveLength(2);
+    const [build, runtime] = stages;
+    expect(build).toMatch(/^RUN npm run build$/m);
+    expect(runtime).toMatch(/^RUN npm install --omit=dev/m);
+    expect(runtime).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(runtime).not.toMatch(/^COPY (domain|config|workflows|activities|workers|api|db|scripts) /m); // no sources
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/api\/main\.js"\]$/m);
   });
 });
