@@ -380,9 +380,22 @@ const MIGRATIONS: Migration[] = [
     sql: '',
     backfill: (client) => backfillDeskEvents(client),
   },
+  {
+    id: 60,
+    name: 'integration pace shared by every worker',
+    // One row per write reserved for a (system, key): a Slack channel, a Zendesk ticket (activities/drivers/pacing.ts).
+    sql: `
+      CREATE TABLE integration_pace (
+        system text NOT NULL,
+        key text NOT NULL,
+        at timestamptz NOT NULL
+      );
+      CREATE INDEX integration_pace_key_idx ON integration_pace (system, key, at);
+    `,
+  },
   // Each kind of work adds its own migrations below with its own id range:
   // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39,
-  // access (keys, audit, sealed columns) 40-49, reporting 50-59.
+  // access (keys, audit, sealed columns) 40-49, reporting 50-59, operations (pacing, retention, indexes) 60-69.
 ];
 
 /** Arbitrary but fixed: serialises migrations between the worker and the API starting together. */

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const sealed = await sealPlainRows(pool, encryptionKeys);
   logger.info({ sealed, key: encryptionKeys[0].id }, 'plain rows of personal items sealed');
   // Credentials present → the real service; absent → the log driver (README, "Configuration").
-  const integrations = integrationsFromEnv(process.env, logger);
+  const integrations = integrationsFromEnv(process.env, logger, pool);
   const notifier = new IntegrationNotifier(integrations, pool, logger);
   logger.info(
     {

@@ -1,6 +1,7 @@
 // Chooses each integration's driver from the environment: credentials present → the real service
 // (base URL configurable, so a local fake or a self-hosted instance works the same); absent → log.
 import type { Logger } from 'pino';
+import type { Pool } from 'pg';
 import { logIntegrations, type Integrations } from '../integrations';
 import { gitlabTracker } from './gitlab';
 import { distinctRoutingKeys, pagerdutyPager, parseRoutingKeys } from './pagerduty';
@@ -11,7 +12,11 @@ export const DEFAULT_SLACK_API_URL = 'https://slack.com/api/';
 export const DEFAULT_GITLAB_URL = 'https://gitlab.com';
 export const DEFAULT_PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com';
 
-export function integrationsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Integrations {
+/**
+ * `pool`: the desk's PostgreSQL, where Slack's and Zendesk's pace is shared by every worker (the
+ * worker always passes it; a driver without it paces within its own process).
+ */
+export function integrationsFromEnv(env: NodeJS.ProcessEnv, log: Logger, pool?: Pool): Integrations {
   const fallback = logIntegrations(log);
   const set = (name: string): string | undefined => env[name]?.trim() || undefined;
 
@@ -40,11 +45,11 @@ export function integrationsFromEnv(env: NodeJS.ProcessEnv, log: Logger): Integr
   }
 
   return {
-    chat: slackToken ? slackChat({ token: slackToken, apiUrl: set('SLACK_API_URL') ?? DEFAULT_SLACK_API_URL }) : fallback.chat,
+    chat: slackToken ? slackChat({ token: slackToken, apiUrl: set('SLACK_API_URL') ?? DEFAULT_SLACK_API_URL, pool }) : fallback.chat,
     // Zendesk has no default address: every account has its own subdomain.
     helpdesk:
       zendeskUrl && zendeskEmail && zendeskToken
-        ? zendeskHelpdesk({ url: zendeskUrl, email: zendeskEmail, apiToken: zendeskToken })
+        ? zendeskHelpdesk({ url: zendeskUrl, email: zendeskEmail, apiToken: zendeskToken, pool })
         : fallback.helpdesk,
     tracker: gitlabToken ? gitlabTracker({ url: set('GITLAB_URL') ?? DEFAULT_GITLAB_URL, token: gitlabToken }) : fallback.tracker,
     pager: pagerdutyServices > 0

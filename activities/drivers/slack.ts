@@ -1,9 +1,10 @@
 // Chat through Slack's official Web API client: channel posts, thread replies, direct messages,
 // reactions. The client's own retries are off, so Temporal's activity retry is the only one.
 import { ErrorCode, LogLevel, WebClient, type WebAPICallError } from '@slack/web-api';
+import type { Pool } from 'pg';
 import type { ChatDriver } from '../integrations';
 import { failureForStatus, rejected, unreachable, type ApiSystem } from './http';
-import { Pacer, SLACK_MESSAGES_PER_CHANNEL } from './pacing';
+import { pacer as pacerFor, type Pacer, SLACK_MESSAGES_PER_CHANNEL } from './pacing';
 
 const SLACK: ApiSystem = { name: 'Slack', credentials: 'SLACK_BOT_TOKEN' };
 
@@ -29,9 +30,11 @@ export interface SlackOptions {
   /** https://slack.com/api/ for the real service; a local fake in tests. */
   apiUrl: string;
   timeoutMs?: number;
+  /** Shares the per-channel pace with every worker (PostgreSQL); in this process only when absent. */
+  pool?: Pool;
 }
 
-export function slackChat({ token, apiUrl, timeoutMs = 10_000 }: SlackOptions): ChatDriver {
+export function slackChat({ token, apiUrl, timeoutMs = 10_000, pool }: SlackOptions): ChatDriver {
   const client = new WebClient(token, {
     slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`,
     timeout: timeoutMs,
@@ -40,7 +43,7 @@ export function slackChat({ token, apiUrl, timeoutMs = 10_000 }: SlackOptions): 
     rejectRateLimitedCalls: true,
     logLevel: LogLevel.ERROR,
   });
-  const pacer = new Pacer('Slack', SLACK_MESSAGES_PER_CHANNEL);
+  const pacer: Pacer = pacerFor('Slack', SLACK_MESSAGES_PER_CHANNEL, pool);
 
   async function post(channel: string, text: string, threadTs: string | undefined, what: string) {
     await pacer.waitTurn(channel);

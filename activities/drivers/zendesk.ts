@@ -1,8 +1,9 @@
 // The helpdesk through Zendesk's Ticketing API v2 over plain HTTP (no official Node client worth a
 // dependency): public or internal comments, status, assignee and tags on /api/v2/tickets/{id}.json.
+import type { Pool } from 'pg';
 import type { HelpdeskDriver } from '../integrations';
 import { apiUrl, callApi, type ApiSystem } from './http';
-import { Pacer, ZENDESK_UPDATES_PER_TICKET } from './pacing';
+import { pacer as pacerFor, type Pacer, ZENDESK_UPDATES_PER_TICKET } from './pacing';
 
 const ZENDESK: ApiSystem = { name: 'Zendesk', credentials: 'ZENDESK_EMAIL and ZENDESK_API_TOKEN' };
 
@@ -12,6 +13,8 @@ export interface ZendeskOptions {
   email: string;
   apiToken: string;
   timeoutMs?: number;
+  /** Shares the per-ticket pace with every worker (PostgreSQL); in this process only when absent. */
+  pool?: Pool;
 }
 
 interface TicketAnswer {
@@ -19,10 +22,10 @@ interface TicketAnswer {
   audit?: { id: number; events?: Array<{ id: number; type: string }> };
 }
 
-export function zendeskHelpdesk({ url, email, apiToken, timeoutMs }: ZendeskOptions): HelpdeskDriver {
+export function zendeskHelpdesk({ url, email, apiToken, timeoutMs, pool }: ZendeskOptions): HelpdeskDriver {
   // API-token authentication: Basic "{email}/token:{api_token}".
   const authorization = `Basic ${Buffer.from(`${email}/token:${apiToken}`).toString('base64')}`;
-  const pacer = new Pacer('Zendesk', ZENDESK_UPDATES_PER_TICKET);
+  const pacer: Pacer = pacerFor('Zendesk', ZENDESK_UPDATES_PER_TICKET, pool);
 
   async function updateTicket(ticketId: string, ticket: Record<string, unknown>, what: string) {
     await pacer.waitTurn(ticketId);

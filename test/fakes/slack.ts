@@ -11,6 +11,8 @@ export interface SlackMessage {
 
 export class FakeSlack extends HttpFake {
   readonly messages: SlackMessage[] = [];
+  /** When each chat.postMessage arrived (this process's clock), to measure the pace per channel. */
+  readonly arrivals: Array<{ channel: string; text: string; at: number }> = [];
   readonly reactions: Array<{ channel: string; ts: string; name: string }> = [];
   /** Channels Slack answers `channel_not_found` for. */
   readonly missingChannels = new Set<string>();
@@ -41,6 +43,7 @@ export class FakeSlack extends HttpFake {
     const args = req.body ?? {};
     switch (req.path) {
       case '/api/chat.postMessage': {
+        if (args.channel && args.text) this.arrivals.push({ channel: args.channel, text: args.text, at: Date.now() });
         if (!args.channel) return fail('channel_not_found');
         if (!args.text) return fail('no_text');
         if (this.missingChannels.has(args.channel)) return fail('channel_not_found');
