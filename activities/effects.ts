@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
+import { integrationFailures } from './metrics';
 
 export interface OnceOptions {
   /**
@@ -48,7 +49,7 @@ export async function once<T>(
   const token = randomUUID();
   // Two tries: the holder may release its claim between our claim and our look at the row.
   for (let tries = 0; tries < 2; tries++) {
-    if (await claim(pool, key, system, token, takeoverAfterMs)) return act(pool, key, token, effect);
+    if (await claim(pool, key, system, token, takeoverAfterMs)) return act(pool, key, system, token, effect);
     const { rows } = await pool.query<{ result: T; completed: boolean }>(
       'SELECT result, completed_at IS NOT NULL AS completed FROM external_effects WHERE idempotency_key = $1',
       [key],
@@ -76,11 +77,12 @@ async function claim(pool: Pool, key: string, system: string, token: string, tak
   return rowCount === 1;
 }
 
-async function act<T>(pool: Pool, key: string, token: string, effect: () => Promise<T>): Promise<T> {
+async function act<T>(pool: Pool, key: string, system: string, token: string, effect: () => Promise<T>): Promise<T> {
   let result: T;
   try {
     result = await effect();
   } catch (err) {
+    integrationFailures.inc({ system });
     // Releasing lets the retry act again. A refused call had no effect; a call that timed out may or
     // may not have landed, and sending again (at least once) is the lesser evil than never sending.
     // Should the release itself fail, the claim is taken over after takeoverAfterMs.

@@ -1,6 +1,7 @@
 // Activities of the ticket workflow: send a notification once, keep the PostgreSQL projection current.
 // A private ticket's words are sealed before they reach PostgreSQL (db/sealed.ts); a public ticket's
 // stay plain: they are not marked personal, and lists and reports read them as they are.
+import { Context } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import type { EncryptionKeys } from '../config/encryption';
 import type { Notification, Satisfaction, SatisfactionFeedback, TicketProjection } from '../domain/ticket';
@@ -8,6 +9,7 @@ import { messageBody } from '../db/messages';
 import { sealIf } from '../db/sealed';
 import { toDate } from '../db/pool';
 import { once } from './effects';
+import { escalationLag } from './metrics';
 import { newerThan, writeProjection } from './projection';
 import type { Integrations } from './integrations';
 import type { Notifier } from './notifier';
@@ -52,6 +54,9 @@ export function createTicketActivities({ pool, notifier, integrations, encryptio
      * written after delivery, once, whichever attempt gets there.
      */
     async notify(n: Notification): Promise<void> {
+      if (n.kind === 'escalation' && n.dueAt !== undefined && Context.current().info.attempt === 1) {
+        escalationLag.observe(Math.max(0, Date.now() - n.dueAt) / 1000);
+      }
       const { rowCount } = await pool.query('SELECT 1 FROM notifications WHERE idempotency_key = $1', [
         n.idempotencyKey,
       ]);

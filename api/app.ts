@@ -16,6 +16,7 @@ import { codecCookieAsBearer, codecCors, codecFormKeyAsBearer, codecSessionSameO
 import { errorHandler, undecodablePath } from './errors';
 import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, failedCredentialLimit, type RateLimits } from './rate-limit';
 import { dashboardRoutes } from './dashboard';
+import { apiMetrics, type ApiMetrics } from './metrics';
 import { incidentRoutes } from './incident';
 import { reportRoutes } from './reports';
 import { securityReportRoutes } from './security-report';
@@ -80,14 +81,17 @@ async function readiness(deps: Pick<ApiDeps, 'client' | 'pool'>, log: Pick<Logge
   return { temporal, postgres, migrations };
 }
 
-export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTable } {
+export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTable; metrics: ApiMetrics } {
   const app = express();
   const roles = rolesOf(deps.policy);
   const routes = new RouteTable(roles);
+  // First, so every answer is timed and counted (served on METRICS_PORT by api/main.ts).
+  const metrics = apiMetrics(deps.pool, routes);
   const log = deps.logger ?? logger;
   const limits = deps.rateLimits ?? DEFAULT_RATE_LIMITS;
   app.disable('x-powered-by');
   if (process.env.TRUST_PROXY) app.set('trust proxy', process.env.TRUST_PROXY);
+  app.use(metrics.middleware);
   app.use(requestId);
   // A path that is not valid percent-encoding is the caller's mistake (400 naming the segment), never 500.
   app.use((req, _res, next) => {
@@ -181,5 +185,5 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
     res.status(404).json({ error: `no route ${req.method} ${req.path}; see GET / for what exists` });
   });
   app.use(errorHandler);
-  return { app, routes };
+  return { app, routes, metrics };
 }

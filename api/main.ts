@@ -7,7 +7,8 @@ import { logger } from '../config/logger';
 import { ensureBootstrapKey } from '../db/api-keys';
 import { migrate } from '../db/migrations';
 import { createPool } from '../db/pool';
-import { createApp } from './app';
+import { buildApp } from './app';
+import { metricsServer } from './metrics';
 import { createAuthenticator, jwtSettingsFromEnv } from './auth';
 import { rateLimitsFromEnv } from './rate-limit';
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const { warning } = await checkTemporalNamespace(connection, config.temporal);
   if (warning) logger.warn(warning);
   const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: deskDataConverter(encryptionKeys) });
-  const app = createApp({
+  const { app, metrics } = buildApp({
     client,
     pool,
     policy: config.policy,
@@ -47,7 +48,19 @@ async function main(): Promise<void> {
     );
   });
 
+  // Prometheus scrapes METRICS_PORT, which is never the public port (README, "Metrics").
+  const metricsPort = process.env.METRICS_PORT?.trim();
+  const metricsListener = metricsPort ? metricsServer(metrics.registry) : undefined;
+  if (metricsListener) {
+    const port = Number(metricsPort);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535 || port === config.port) {
+      throw new Error(`METRICS_PORT="${metricsPort}" must be a TCP port other than PORT`);
+    }
+    metricsListener.listen(port, process.env.HOST || '0.0.0.0', () => logger.info({ url: `http://localhost:${port}/metrics` }, 'metrics listening'));
+  }
+
   const stop = () => {
+    metricsListener?.close();
     logger.info('API stopping');
     server.close(() => {
       void Promise.allSettled([connection.close(), pool.end()]).then(() => process.exit(0));

@@ -17,6 +17,7 @@ import {
   MESSAGE_FIELDS,
   PRIORITIES,
   TICKET_ACTIONS,
+  TICKET_DONE_STATUSES,
   TICKET_STATUSES,
   takeUpdate,
   ticketStateQuery,
@@ -120,8 +121,7 @@ export const TICKET_ACTION_NEEDS: Record<TicketAction, Permission | Permission[]
   escalate: 'supervise',
 };
 
-/** A ticket is open (in the backlog) until it is resolved or closed. */
-const DONE_STATUSES: readonly string[] = ['resolved', 'closed'];
+const DONE_STATUSES: readonly string[] = TICKET_DONE_STATUSES;
 const OPEN_STATUSES: readonly string[] = TICKET_STATUSES.filter((s) => !DONE_STATUSES.includes(s));
 
 function listQuerySchema() {

@@ -44,6 +44,8 @@ export interface NotificationIntent {
   recipients: string[];
   text: string;
   messageId?: string;
+  /** An escalation step: when it was due (the escalation lag metric measures from it). */
+  dueAt?: number;
 }
 
 /** What follows from a change: notifications, and the satisfaction answers to file in the feedback project. */
@@ -464,6 +466,7 @@ function takeDueSteps(t: TicketState, policy: TicketPolicy, sla: SlaName, now: n
       audience: 'desk',
       recipients: step.notify,
       text: `Ticket ${t.ticket.id} ${why}: escalation level ${step.level}` + (step.repeat > 1 ? ` (reminder ${step.repeat})` : '') + '.',
+      dueAt: step.dueAt,
     });
   }
   if (chainRanOut(chain, run, now)) {

@@ -19,6 +19,8 @@ export const TICKET_STATUSES = [
   'closed',
 ] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];
+/** A ticket is open (in the backlog) until it is resolved or closed. */
+export const TICKET_DONE_STATUSES: readonly TicketStatus[] = ['resolved', 'closed'];
 
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -347,6 +349,11 @@ export interface Notification {
   origin?: TicketOrigin;
   /** Private Slack channels (from the policy) a private ticket's desk notifications may go to. */
   privateChannels?: string[];
+  /**
+   * An escalation: when its step was due, for the escalation lag metric. Only in the activity's input
+   * (replay compares commands, not their inputs); runs started before it send none and are not measured.
+   */
+  dueAt?: number;
 }
 
 /** A satisfaction-pulse answer, filed as an issue in the feedback project for reporting. */

@@ -11,6 +11,8 @@ import { migrate } from '../db/migrations';
 import { createPool } from '../db/pool';
 import { sealPlainRows } from '../db/seal-plain-rows';
 import { heapProblem, workerTuningFromEnv } from '../config/worker-tuning';
+import { collectDefaultMetrics } from 'prom-client';
+import { workerRegistry } from '../activities/metrics';
 import { workerHealthServer } from './health';
 import { createDeskWorker } from './worker';
 import { loadWorkflowBundle } from './workflow-bundle';
@@ -22,7 +24,11 @@ async function main(): Promise<void> {
   let state: State = 'INITIALIZED';
   const healthPort = optionalPort('WORKER_HEALTH_PORT');
   if (healthPort !== undefined) {
-    const health = workerHealthServer({ state: () => worker?.getState() ?? state });
+    collectDefaultMetrics({ register: workerRegistry });
+    const health = workerHealthServer({
+      state: () => worker?.getState() ?? state,
+      metrics: async () => ({ contentType: workerRegistry.contentType, body: await workerRegistry.metrics() }),
+    });
     health.listen(healthPort, process.env.HOST || '0.0.0.0');
     health.unref();
   }

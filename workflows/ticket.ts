@@ -130,6 +130,7 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
         recipients: n.recipients,
         text: n.text,
         ...(n.messageId ? { messageId: n.messageId } : {}),
+        ...(n.dueAt !== undefined ? { dueAt: n.dueAt } : {}),
         private: ticket.private,
         ...(ticket.origin ? { origin: ticket.origin } : {}),
         ...(policy.privateChannels ? { privateChannels: policy.privateChannels } : {}),
