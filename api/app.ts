@@ -14,6 +14,7 @@ import { auditListing, auditTrail, requestId } from './audit';
 import { authenticate, HOW_TO_AUTHENTICATE, type Authenticator } from './auth';
 import { codecCookieAsBearer, codecCors, codecFormKeyAsBearer, codecSessionSameOrigin, codecHandler, codecSessionPage, codecSessionSet } from './codec-server';
 import { errorHandler, undecodablePath } from './errors';
+import { jsonAnswerReplacer } from './json';
 import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, failedCredentialLimit, type RateLimits } from './rate-limit';
 import { dashboardRoutes } from './dashboard';
 import { apiMetrics, type ApiMetrics } from './metrics';
@@ -90,6 +91,8 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
   const log = deps.logger ?? logger;
   const limits = deps.rateLimits ?? DEFAULT_RATE_LIMITS;
   app.disable('x-powered-by');
+  // Times as ISO 8601, durations in milliseconds named ...Ms, in every JSON answer (api/json.ts).
+  app.set('json replacer', jsonAnswerReplacer);
   if (process.env.TRUST_PROXY) app.set('trust proxy', process.env.TRUST_PROXY);
   app.use(metrics.middleware);
   app.use(requestId);

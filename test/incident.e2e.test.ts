@@ -29,7 +29,9 @@ describe('an emergency incident on the running desk', () => {
 
     const first = await eventually(() => http('GET', `/incidents/${id}`), (r) => r.body.pages?.length >= 1);
     expect(first.body.pages[0]).toMatchObject({ level: 1, notified: ['oncall-primary'] });
-    expect(first.body.acknowledgeDueAt - first.body.createdAt).toBe(ACK_MS);
+    // Times are ISO 8601 in every answer (api/json.ts).
+    expect(first.body.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(first.body.acknowledgeDueAt) - Date.parse(first.body.createdAt)).toBe(ACK_MS);
 
     const second = await eventually(
       () => http('GET', `/incidents/${id}`),
@@ -38,9 +40,9 @@ describe('an emergency incident on the running desk', () => {
     );
     const page = second.body.pages[1];
     expect(page).toMatchObject({ level: 2, notified: ['oncall-secondary'], reason: 'paging chain' });
-    expect(page.at - second.body.createdAt).toBeGreaterThanOrEqual(ACK_MS);
+    expect(Date.parse(page.at) - Date.parse(second.body.createdAt)).toBeGreaterThanOrEqual(ACK_MS);
     // Due at ACK_MS and taken then, give or take a busy worker (level 2 is paged again 10 s later).
-    expect(page.at - second.body.createdAt).toBeLessThan(ACK_MS + 5_000);
+    expect(Date.parse(page.at) - Date.parse(second.body.createdAt)).toBeLessThan(ACK_MS + 5_000);
 
     // Each page is an activity in the workflow's history, and the operator sees the level.
     const handle = env.client.workflow.getHandle(`incident-${id}`);

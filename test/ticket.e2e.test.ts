@@ -45,7 +45,10 @@ describe('the README walkthrough', () => {
 
     const ticket = await http('GET', `/tickets/${id}`);
     expect(ticket.body).toMatchObject({ id, status: 'open', tier: 2 });
-    expect(ticket.body.clocks.acknowledge.dueAt - ticket.body.createdAt).toBe(ACK_MS);
+    // Times are ISO 8601 in every answer (api/json.ts), durations milliseconds named ...Ms.
+    expect(ticket.body.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(ticket.body.clocks.acknowledge.dueAt) - Date.parse(ticket.body.createdAt)).toBe(ACK_MS);
+    expect(ticket.body.clocks.acknowledge.target.withinMs).toBe(ACK_MS);
 
     const description = await env.client.workflow.getHandle(`ticket-${id}`).describe();
     expect(description.typedSearchAttributes.get(DESK_KIND)).toBe('ticket');
@@ -194,7 +197,7 @@ describe('timers survive the processes', () => {
     const late = (await fileTicket({ subject: 'nobody answers' })).body.id as string;
     const onTime = (await fileTicket({ subject: 'answered at once' })).body.id as string;
     await http('POST', `/tickets/${onTime}/acknowledge`, {}, { as: 'alice' });
-    const createdAt = (await http('GET', `/tickets/${late}`)).body.createdAt as number;
+    const createdAt = Date.parse((await http('GET', `/tickets/${late}`)).body.createdAt);
     const due = createdAt + ACK_MS;
     const killedWorkers = await workflowPollers();
     expect(killedWorkers.length).toBeGreaterThan(0);
