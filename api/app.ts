@@ -19,6 +19,7 @@ import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, failedCredentialLim
 import { dashboardRoutes } from './dashboard';
 import { apiMetrics, type ApiMetrics } from './metrics';
 import { incidentRoutes } from './incident';
+import { policyRoutes } from './policy';
 import { reportRoutes } from './reports';
 import { securityReportRoutes } from './security-report';
 import { ticketRoutes } from './ticket';
@@ -183,6 +184,7 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
   app.use('/incidents', incidentRoutes(deps, routes));
   app.use('/security-reports', securityReportRoutes(deps, routes));
   app.use('/reports', reportRoutes(deps.pool, routes));
+  app.use('/policy', policyRoutes(deps, routes));
 
   app.use((req, res) => {
     res.status(404).json({ error: `no route ${req.method} ${req.path}; see GET / for what exists` });

@@ -81,7 +81,7 @@ export function undecodablePath(path: string): HttpError | null {
     }
   });
   if (at === -1) return null;
-  const field = segments[0] === 'webhooks' ? 'path' : (ITEM_PATH_FIELDS[at] ?? 'path');
+  const field = segments[0] === 'webhooks' ? 'path' : segments[0] === 'policy' ? (at === 2 ? 'id' : 'path') : (ITEM_PATH_FIELDS[at] ?? 'path');
   const message = `is not valid percent-encoding ("${segments[at]}"); encode the ${field} as UTF-8, e.g. with encodeURIComponent`;
   return new HttpError(400, `invalid ${field}: ${message}`, [{ field, message }]);
 }

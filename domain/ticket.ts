@@ -289,6 +289,37 @@ export const handOffConfirmedSignal = defineSignal<[{ team: string; by: string }
 
 export const ticketStateQuery = defineQuery<TicketView>('state');
 
+/** How a ticket's two deadlines would stand under a candidate policy slice (POST /policy/preview). */
+export interface PolicyPreview {
+  id: string;
+  status: TicketStatus;
+  tier: Tier;
+  /** The policy the ticket runs under now (its name). */
+  policy: string;
+  acknowledge: DeadlineMove;
+  resolution: DeadlineMove;
+}
+
+/** A deadline now and under the candidate (null: met, or paused, so not known). */
+export interface DeadlineMove {
+  dueAt: number | null;
+  candidateDueAt: number | null;
+  /** candidateDueAt - dueAt; 0 when neither is known or they are the same. */
+  movedMs: number;
+}
+
+export const policyPreviewQuery = defineQuery<PolicyPreview, [TicketPolicy]>('policyPreview');
+
+/** A new policy slice for an open ticket, from a policy rollout (POST /policy/apply). */
+export interface ChangePolicyInput {
+  policy: TicketPolicy;
+  by: string;
+  reason: string;
+  rolloutId: string;
+}
+
+export const changePolicySignal = defineSignal<[ChangePolicyInput]>('changePolicy');
+
 /** The action names the API exposes as `POST /tickets/:id/<action>`, each backed by one update. */
 export const TICKET_ACTIONS = {
   acknowledge: acknowledgeUpdate,

@@ -12,6 +12,8 @@ import { createApp } from '../api/app';
 import { bearer, TEST_ADMIN_KEY, testCredentials } from './credentials';
 import { incidentInputs } from '../api/incident';
 import { securityReportInputs } from '../api/security-report';
+import { applySchema, previewSchema } from '../api/policy';
+import { DEMO_POLICY } from '../domain/policy';
 import { reportQuerySchema } from '../api/reports';
 import { ticketIdFor, ticketInputs } from '../api/ticket';
 import { REFUSAL, type WebhookSource } from '../api/webhooks/deliveries';
@@ -317,9 +319,10 @@ const show = (value: unknown) => {
 // ---- the cases of each kind of route ------------------------------------------------------------
 
 /** Every field of a JSON body set to each value it must refuse, one at a time; unknown fields too. */
-function bodyCases(method: string, path: string, schema: z.ZodType, { strict = true } = {}): Case[] {
+/** `valid`: a valid body to break one field of, where the schema's own sample cannot be (a whole policy). */
+function bodyCases(method: string, path: string, schema: z.ZodType, { strict = true, valid }: { strict?: boolean; valid?: Json } = {}): Case[] {
   const json = jsonSchemaOf(schema);
-  const base = sample(json);
+  const base = valid ?? sample(json);
   const cases: Case[] = [];
   if (!schema.safeParse(base).success) {
     cases.push({ name: `${method} ${path} valid sample`, method: 'GET', path: '/healthz', check: () => 'the fuzz sample of this schema is not valid' });
@@ -327,7 +330,7 @@ function bodyCases(method: string, path: string, schema: z.ZodType, { strict = t
   for (const field of fieldsOf(json)) {
     const name = field.path.join('.');
     for (const value of badBodyValues(field.schema)) {
-      const body = sampleWith(json, field.path, value);
+      const body = sampleWith(json, field.path, value, valid);
       const label = `${method} ${path} ${name}=${show(value)}`;
       if (schema.safeParse(body).success) {
         cases.push({ name: label, method: 'GET', path: '/healthz', check: () => 'the schema takes this value, which breaks its rule' });
@@ -573,6 +576,10 @@ function casesFor(route: Route): Case[] | undefined {
     // at-risk takes `at`; the rest refuse it, so each report's own query is walked.
     return [unknown, ...queryCases('/reports/at-risk', reportQuerySchema())];
   }
+  // The candidate policy is a whole policy file, checked by its own schema: every bad value is a 400 naming `policy`.
+  if (route.path === '/policy/preview') return bodyCases('POST', route.path, previewSchema(), { valid: { policy: DEMO_POLICY } });
+  if (route.path === '/policy/apply') return bodyCases('POST', route.path, applySchema(), { valid: { policy: DEMO_POLICY, tickets: ['fz-ticket'], reason: 'ok' } });
+  if (route.path === '/policy/rollouts/:id') return idCases('/policy/rollouts', (id) => `/policy/rollouts/${id}`, 'GET');
   const hook = WEBHOOKS[route.path];
   if (hook && route.method === 'POST') return [...webhookCases(route.path, hook), ...(hook.source === 'slack' ? slashCommandCases() : [])];
   return undefined;
@@ -591,7 +598,7 @@ function allSchemas(): Array<[string, z.ZodType]> {
       ...Object.entries(actions).map(([action, schema]) => [`${kind} ${action}`, schema]),
     ] as Array<[string, z.ZodType]>;
   });
-  return [...items, ...Object.entries(WEBHOOKS).map(([path, hook]) => [path, hook.schema] as [string, z.ZodType]), ['slash command', slashCommandSchema()], ['reports', reportQuerySchema()]];
+  return [...items, ...Object.entries(WEBHOOKS).map(([path, hook]) => [path, hook.schema] as [string, z.ZodType]), ['slash command', slashCommandSchema()], ['reports', reportQuerySchema()], ['policy preview', previewSchema()], ['policy apply', applySchema()]];
 }
 
 test('the route list comes from the app, and the fuzz test knows what every route takes', () => {

@@ -5,3 +5,4 @@ export { featureRequestWorkflow } from './feature-request';
 export { bugReportWorkflow } from './bug-report';
 export { incidentWorkflow } from './incident';
 export { securityReportWorkflow } from './security-report';
+export { policyRolloutWorkflow } from './policy-rollout';

@@ -7,6 +7,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { emptyEffectQueue, nothingProjected, type IntegrationRefusal } from '../domain/effects';
 import { chainSteps } from '../domain/escalation';
 import { formatDuration } from '../domain/format';
+import { describePolicyChange, previewPolicy, samePolicy } from '../domain/policy-change';
 import type { TicketPolicy } from '../domain/policy';
 import {
   DESK_ASSIGNEE,
@@ -19,6 +20,7 @@ import type { SlaClockState, TicketSlaClocks } from '../domain/sla-clock';
 import {
   acknowledgeUpdate,
   assignUpdate,
+  changePolicySignal,
   changeTierUpdate,
   closeUpdate,
   escalateUpdate,
@@ -30,6 +32,7 @@ import {
   requesterRepliedSignal,
   resolveUpdate,
   takeUpdate,
+  policyPreviewQuery,
   ticketStateQuery,
   waitOnRequesterUpdate,
   type CarriedTicket,
@@ -70,7 +73,9 @@ const DEFAULT_FEEDBACK_PROJECT = 'support/feedback';
 export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknown> {
   if (!patched(TICKET_STATE_MODEL)) return legacyTicketWorkflow(input as LegacyTicketWorkflowInput);
 
-  const { ticket, policy } = input;
+  const { ticket } = input;
+  // The policy slice the ticket was filed under, until a policy rollout gives it another (changePolicySignal).
+  let policy = input.policy;
   const info = workflowInfo();
   const workflowId = info.workflowId;
   // The SLA clocks start when the request arrived (the start of the workflow), not when a worker first ran it.
@@ -244,6 +249,23 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
     loop.wake();
   });
 
+  // A policy rollout (POST /policy/apply): the new slice from now on, recorded on the timeline. The
+  // clocks are counted again under it (a shorter target may be breached at once), the chain's next
+  // steps are the new chain's. The same slice twice, or a closed ticket, changes nothing.
+  setHandler(changePolicySignal, (i) => {
+    if (!i || typeof i.by !== 'string' || typeof i.reason !== 'string' || !isTicketPolicy(i.policy)) return;
+    if (t.status === 'closed' || samePolicy(policy, i.policy)) return;
+    const now = Date.now();
+    recordEntry(t, now, 'policy changed', i.by, `${describePolicyChange(policy, i.policy, t.tier)} (${i.reason}; rollout ${i.rolloutId})`);
+    policy = i.policy;
+    computed = null;
+    loop.wake();
+  });
+  setHandler(policyPreviewQuery, (candidate) => {
+    if (!isTicketPolicy(candidate)) throw new Error('policyPreview needs a ticket policy slice');
+    return previewPolicy(t, policy, candidate, Date.now());
+  });
+
   setHandler(ticketStateQuery, () => view(Date.now()));
 
   function view(now: number): TicketView {
@@ -305,10 +327,24 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
     },
     nextWakeUp: (now) => nextWakeUp(t, policy, clocks, now),
     finished: () => t.status === 'closed',
-    continueAsNew: () => continueWith<TicketWorkflowInput>({ ...input, carried }),
+    continueAsNew: () => continueWith<TicketWorkflowInput>({ ...input, policy, carried }),
     limits: { events: input.continueAsNewAfterEvents, bytes: input.continueAsNewAfterBytes },
   });
   return view(Date.now());
+}
+
+/** Enough of a TicketPolicy to count clocks with (the rollout sends what resolveTicketPolicy makes). */
+function isTicketPolicy(value: unknown): value is TicketPolicy {
+  const p = value as Partial<TicketPolicy> | null;
+  return (
+    !!p &&
+    typeof p.policyName === 'string' &&
+    typeof p.acknowledge?.withinMs === 'number' &&
+    typeof p.resolve === 'object' &&
+    [1, 2, 3].every((tier) => typeof p.resolve?.[tier as 1 | 2 | 3]?.withinMs === 'number') &&
+    typeof p.calendars === 'object' &&
+    Array.isArray(p.escalationChain)
+  );
 }
 
 function isMessageRef(value: unknown): value is { id: string; preview: string; length: number } {
