@@ -4,6 +4,7 @@ import type { EncryptionKeys } from '../config/encryption';
 import type { Integrations } from './integrations';
 import type { Notifier } from './notifier';
 import { createIncidentActivities } from './incident';
+import { createRetentionActivities } from './retention';
 import { createSecurityReportActivities } from './security-report';
 import { createTicketActivities } from './ticket';
 import { createTrackerAnnouncementActivities } from './tracker-announcement';
@@ -24,5 +25,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createWorkItemActivities(deps),
     ...createIncidentActivities(deps),
     ...createSecurityReportActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }

@@ -393,6 +393,32 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX integration_pace_key_idx ON integration_pace (system, key, at);
     `,
   },
+  {
+    id: 61,
+    name: 'indexes for the webhook lookups',
+    // Each on the very expressions the lookup is written with, so none reads JSON row by row or the
+    // whole table: a Slack message's ticket (api/webhooks/slack.ts, ticketOfSlackMessage: the result
+    // once() kept for a post, then a direct message's own ticket) and an incident's follow-up issue
+    // (api/webhooks/gitlab.ts). The rest already go by a key (webhook_deliveries, messages, tickets' id,
+    // work_items_tracker_idx).
+    sql: `
+      CREATE INDEX external_effects_slack_post_idx ON external_effects ((result ->> 'ts'), (result ->> 'channel'), created_at)
+        WHERE idempotency_key LIKE 'ticket-%';
+      CREATE INDEX external_effects_follow_up_idx ON external_effects ((result ->> 'webUrl'))
+        WHERE idempotency_key LIKE 'incident-%:follow-up';
+      CREATE INDEX tickets_external_id_idx ON tickets (channel, external_id);
+    `,
+  },
+  {
+    id: 62,
+    name: 'indexes for the retention batches',
+    // Each batch walks its table in time order (activities/retention.ts); desk_events has (kind, at).
+    sql: `
+      CREATE INDEX webhook_deliveries_received_idx ON webhook_deliveries (received_at);
+      CREATE INDEX external_effects_created_idx ON external_effects (created_at, idempotency_key);
+      CREATE INDEX notifications_sent_idx ON notifications (sent_at, idempotency_key);
+    `,
+  },
   // Each kind of work adds its own migrations below with its own id range:
   // incidents and security reports 10-19, feature requests and bug reports 20-29, integrations 30-39,
   // access (keys, audit, sealed columns) 40-49, reporting 50-59, operations (pacing, retention, indexes) 60-69.

@@ -15,6 +15,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { workerRegistry } from '../activities/metrics';
 import { workerHealthServer } from './health';
 import { createDeskWorker } from './worker';
+import { keepRetentionScheduled } from './retention-schedule';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 async function main(): Promise<void> {
@@ -73,6 +74,8 @@ async function main(): Promise<void> {
     encryptionKeys,
     tuning,
   });
+  // Housekeeping (README "Housekeeping"): the retention schedule, created or brought up to date.
+  await keepRetentionScheduled({ connection, namespace: config.temporal.namespace, taskQueue: config.taskQueue, encryptionKeys });
   logger.info(
     {
       taskQueue: config.taskQueue,

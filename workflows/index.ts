@@ -5,4 +5,5 @@ export { featureRequestWorkflow } from './feature-request';
 export { bugReportWorkflow } from './bug-report';
 export { incidentWorkflow } from './incident';
 export { securityReportWorkflow } from './security-report';
+export { retentionWorkflow } from './retention';
 export { policyRolloutWorkflow } from './policy-rollout';
