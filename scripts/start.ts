@@ -3,10 +3,15 @@
 // DATABASE_URL point elsewhere, then the worker and the API, which encrypt every payload with the key
 // in .data/encryption-keys (made on the first start) unless SUPPORT_DESK_ENCRYPTION_KEYS is set. Ctrl-C stops the worker and the API,
 // then Temporal, then PostgreSQL; starting again resumes from the same .data folders.
+//
+// Nothing it started outlives it: each service gets SIGTERM (PostgreSQL SIGINT) from the kernel the
+// moment the launcher dies, even by kill -9 (setpriv --pdeathsig, see dev-services.ts), the worker
+// and the API also watch for it themselves (launcher-watch.ts), and what is recorded in .data/pids
+// lets the next start stop anything that still lingers (pid-files.ts).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeEncryptionKeys, ENCRYPTION_KEYS_VARIABLE, parseEncryptionKeys } from '../config/encryption';
-import { redactUrl } from '../config/logger';
+import { PRETTY_LOGS_VARIABLE, redactUrl } from '../config/logger';
 import { describeTemporalConnection, temporalConnectionFromEnv } from '../config/temporal-connection';
 import { workerNodeOptions, workerTuningFromEnv } from '../config/worker-tuning';
 import {
@@ -15,6 +20,7 @@ import {
   localAdminKey,
   localEncryptionKeys,
   type RunningService,
+  setprivBinary,
   spawnService,
   startEmbeddedPostgres,
   startTemporalDevServer,
@@ -22,15 +28,31 @@ import {
   waitForPostgres,
   waitForTemporal,
 } from './dev-services';
+import {
+  ancestorsInProcessGroup,
+  forgetProcess,
+  isRunning,
+  LAUNCHER_RECORD,
+  readRecord,
+  recordProcess,
+  stillRuns,
+  stopLeftovers,
+} from './pid-files';
 import { REPO_ROOT } from './tools';
 
-const DATA_DIR = path.join(REPO_ROOT, '.data');
+const DATA_DIR = path.resolve(process.env.SUPPORT_DESK_DATA_DIR || path.join(REPO_ROOT, '.data'));
 const ENCRYPTION_KEYS_FILE = path.join(DATA_DIR, 'encryption-keys');
 const ADMIN_KEY_FILE = path.join(DATA_DIR, 'admin-key');
-const TEMPORAL_PORT = 7233;
-const TEMPORAL_UI_PORT = 8233;
-const EMBEDDED_POSTGRES_PORT = 54329;
+/** What is running now, for the next start after a crash (scripts/pid-files.ts). */
+const PIDS_DIR = path.join(DATA_DIR, 'pids');
 const DATABASE_NAME = 'support_desk';
+
+interface Ports {
+  api: number;
+  temporal: number;
+  temporalUi: number;
+  postgres: number;
+}
 
 interface Temporal {
   address: string;
@@ -60,14 +82,23 @@ function say(message: string): void {
 
 async function main(): Promise<void> {
   stopOnSignals();
-  const apiPort = portFromEnv('PORT', 3000);
+  stopWhenTheJobEnds();
+  const ports: Ports = {
+    api: portFromEnv('PORT', 3000),
+    temporal: portFromEnv('SUPPORT_DESK_TEMPORAL_PORT', 7233),
+    temporalUi: portFromEnv('SUPPORT_DESK_TEMPORAL_UI_PORT', 8233),
+    postgres: portFromEnv('SUPPORT_DESK_PG_PORT', 54329),
+  };
+  const apiPort = ports.api;
   const workerTuning = workerTuningFromEnv();
-  const postgresPort = portFromEnv('SUPPORT_DESK_PG_PORT', EMBEDDED_POSTGRES_PORT);
+  claimDataDir();
+  await stopLeftovers(PIDS_DIR, say);
+  if (stopping) return;
   await assertPortFree(apiPort, 'API', 'Stop what runs there, or set PORT to another port.');
   const encryptionKeys = provideEncryptionKeys();
   const adminKey = provideAdminKey();
 
-  const servers = Promise.allSettled([provideTemporal(apiPort), provideDatabase(postgresPort)]);
+  const servers = Promise.allSettled([provideTemporal(ports), provideDatabase(ports.postgres)]);
   startingServers = servers;
   const [temporal, database] = await servers;
   if (stopping) return;
@@ -78,7 +109,7 @@ async function main(): Promise<void> {
     return stopEverything(1);
   }
 
-  const env = appEnvironment(temporal.value, database.value, apiPort, encryptionKeys.value);
+  const env = appEnvironment(temporal.value, database.value, ports, encryptionKeys.value);
   env.SUPPORT_DESK_ADMIN_KEY = adminKey.value;
   // The worker's heap limit (WORKER_HEAP_MB) is a flag of the process, so it is given at its start.
   startApp('worker', 'workers/main.ts', { ...env, NODE_OPTIONS: workerNodeOptions(workerTuning, env.NODE_OPTIONS) });
@@ -96,6 +127,21 @@ async function main(): Promise<void> {
     console.log(`  ${adminKey.value}`);
     say('send it as `Authorization: Bearer <key>`; make keys for people with `npm run desk -- keys create --name <name> --role <role>`');
   }
+}
+
+/**
+ * One launcher per data folder: refuses while another one runs with it, then records this one, so
+ * that what it starts is recognised as a leftover (and stopped) only once it is gone.
+ */
+function claimDataDir(): void {
+  const other = readRecord(PIDS_DIR, LAUNCHER_RECORD);
+  if (other && other.pid !== process.pid && isRunning(other)) {
+    throw new Error(
+      `Another \`npm start\` (pid ${other.pid}) is running with ${DATA_DIR}. ` +
+        `Stop it first (Ctrl-C in its terminal, or \`kill ${other.pid}\`), or set SUPPORT_DESK_DATA_DIR to another folder.`,
+    );
+  }
+  recordProcess(PIDS_DIR, LAUNCHER_RECORD, process.pid);
 }
 
 /**
@@ -131,7 +177,7 @@ function provideEncryptionKeys(): { value: string; keptIn: string } {
 }
 
 /** TEMPORAL_ADDRESS when set; otherwise a dev server with the desk's search attributes, kept in .data/temporal. */
-async function provideTemporal(apiPort: number): Promise<Temporal> {
+async function provideTemporal(ports: Ports): Promise<Temporal> {
   const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
   const external = process.env.TEMPORAL_ADDRESS;
   if (external) {
@@ -142,25 +188,30 @@ async function provideTemporal(apiPort: number): Promise<Temporal> {
     await waitForTemporal(settings, { timeoutMs: 30_000, signal: startup.signal });
     return { address: external, namespace, uiUrl: process.env.TEMPORAL_UI_URL };
   }
-  const busy = 'Another `npm start` or Temporal server may be running: stop it, or set TEMPORAL_ADDRESS to use it.';
-  await assertPortFree(TEMPORAL_PORT, 'Temporal gRPC', busy);
-  await assertPortFree(TEMPORAL_UI_PORT, 'Temporal UI', busy);
-  say('starting the Temporal dev server (state in .data/temporal)');
+  const busy =
+    'Another `npm start` or Temporal server may be running: stop it, or set TEMPORAL_ADDRESS to use it ' +
+    '(or SUPPORT_DESK_TEMPORAL_PORT and SUPPORT_DESK_TEMPORAL_UI_PORT to start this one on other ports).';
+  await assertPortFree(ports.temporal, 'Temporal gRPC', busy);
+  await assertPortFree(ports.temporalUi, 'Temporal UI', busy);
+  const stateDir = path.join(DATA_DIR, 'temporal');
+  say(`starting the Temporal dev server (state in ${stateDir})`);
   const server = await startTemporalDevServer({
-    dbFilename: path.join(DATA_DIR, 'temporal', 'temporal.db'),
+    dbFilename: path.join(stateDir, 'temporal.db'),
     ip: '127.0.0.1',
-    port: TEMPORAL_PORT,
-    uiPort: TEMPORAL_UI_PORT,
+    port: ports.temporal,
+    uiPort: ports.temporalUi,
     namespace,
     logLevel: 'warn',
     readyTimeoutMs: 120_000,
     signal: startup.signal,
     // The UI shows payloads decoded through the API's codec server, for a browser holding a decode key.
-    uiCodecEndpoint: `http://localhost:${apiPort}/codec`,
+    uiCodecEndpoint: `http://localhost:${ports.api}/codec`,
+    exitWithParent: true,
+    pidsDir: PIDS_DIR,
   });
   started.temporal = server;
   stopEverythingIfItDies(server);
-  return { address: server.address, namespace, uiUrl: `http://localhost:${TEMPORAL_UI_PORT}`, server };
+  return { address: server.address, namespace, uiUrl: `http://localhost:${ports.temporalUi}`, server };
 }
 
 /** DATABASE_URL when set; otherwise embedded PostgreSQL on 127.0.0.1:port, kept in .data/postgres. */
@@ -177,13 +228,16 @@ async function provideDatabase(port: number): Promise<Database> {
     'A PostgreSQL from an earlier `npm start` may still be running: stop it, ' +
       'set SUPPORT_DESK_PG_PORT to another port, or set DATABASE_URL.',
   );
-  say(`starting PostgreSQL on 127.0.0.1:${port} (data in .data/postgres)`);
+  const dataDir = path.join(DATA_DIR, 'postgres');
+  say(`starting PostgreSQL on 127.0.0.1:${port} (data in ${dataDir})`);
   const server = await startEmbeddedPostgres({
-    dataDir: path.join(DATA_DIR, 'postgres'),
+    dataDir,
     port,
     database: DATABASE_NAME,
     readyTimeoutMs: 120_000,
     signal: startup.signal,
+    exitWithParent: true,
+    pidsDir: PIDS_DIR,
   });
   started.postgres = server;
   stopEverythingIfItDies(server);
@@ -191,30 +245,51 @@ async function provideDatabase(port: number): Promise<Database> {
 }
 
 /** The worker and the API get everything the launcher was given, plus where Temporal and PostgreSQL are and the keys. */
-function appEnvironment(temporal: Temporal, database: Database, apiPort: number, encryptionKeys: string): NodeJS.ProcessEnv {
+function appEnvironment(temporal: Temporal, database: Database, ports: Ports, encryptionKeys: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     [ENCRYPTION_KEYS_VARIABLE]: encryptionKeys,
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: temporal.namespace,
     DATABASE_URL: database.url,
-    PORT: String(apiPort),
+    PORT: String(ports.api),
     // Like Temporal and PostgreSQL here, the API answers this machine only unless HOST says otherwise.
     HOST: process.env.HOST || '127.0.0.1',
   };
   if (!env.TEMPORAL_UI_URL && temporal.uiUrl) env.TEMPORAL_UI_URL = temporal.uiUrl; // the API links workflows to it
   // The UI's pages call the codec server from either name of this machine.
-  if (!env.CODEC_CORS_ORIGINS && temporal.server) env.CODEC_CORS_ORIGINS = `http://localhost:${TEMPORAL_UI_PORT},http://127.0.0.1:${TEMPORAL_UI_PORT}`;
+  if (!env.CODEC_CORS_ORIGINS && temporal.server) env.CODEC_CORS_ORIGINS = `http://localhost:${ports.temporalUi},http://127.0.0.1:${ports.temporalUi}`;
+  // Their output reaches the terminal through this process (their stdout is a pipe to it), so they
+  // log readable lines when it has a terminal, JSON when it is piped (config/logger.ts).
+  if (env[PRETTY_LOGS_VARIABLE] === undefined && process.stdout.isTTY) env[PRETTY_LOGS_VARIABLE] = '1';
   return env;
 }
 
-/** Runs an entry point with the project's tsx; if it dies, everything stops. */
+/**
+ * Runs an entry point in node with the project's tsx loaded into it, not with the tsx command: that
+ * runs the app in a child process of its own, which would not be ours to signal or watch and would
+ * outlive a killed tsx. launcher-watch.ts is loaded with tsx's require hook (through `--import` it
+ * would fail in the worker's threads, which get the same flags but not tsx's module hooks). If the
+ * app dies, everything stops.
+ */
 function startApp(name: string, entryPoint: string, env: NodeJS.ProcessEnv): RunningService {
   if (!existsSync(path.join(REPO_ROOT, entryPoint))) throw new Error(`${entryPoint} is missing from ${REPO_ROOT}`);
-  const tsx = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
-  if (!existsSync(tsx)) throw new Error('node_modules/.bin/tsx is missing: run `npm install` first');
+  if (!existsSync(path.join(REPO_ROOT, 'node_modules', 'tsx'))) throw new Error('node_modules/tsx is missing: run `npm install` first');
   say(`starting the ${name} (${entryPoint})`);
-  const app = spawnService({ name, command: tsx, args: [entryPoint], cwd: REPO_ROOT, env });
+  const launcherWatch = path.join(REPO_ROOT, 'scripts', 'launcher-watch.ts');
+  const app = spawnService({
+    name,
+    command: process.execPath,
+    args: ['--require', 'tsx/cjs', '--require', launcherWatch, '--import', 'tsx/esm', entryPoint],
+    cwd: REPO_ROOT,
+    env: {
+      ...env,
+      SUPPORT_DESK_LAUNCHER_PID: String(process.pid),
+      SUPPORT_DESK_LAUNCHER_PDEATHSIG: setprivBinary() ? '1' : '0',
+    },
+    exitWithParent: true,
+    pidsDir: PIDS_DIR,
+  });
   started.apps.push(app);
   stopEverythingIfItDies(app);
   return app;
@@ -239,7 +314,28 @@ function printWhereThingsAre(apiUrl: string, temporal: Temporal, database: Datab
 // ---------------------------------------------------------------------------------------------
 // Stopping
 
+/**
+ * Stops everything once the job that runs the launcher is gone, however it went: under `npm start`
+ * that is npm, its sh and tsx above this process in its process group. A kill -9 of npm or tsx
+ * would otherwise leave this process and all it started running. Without /proc, only the parent is
+ * watched.
+ */
+function stopWhenTheJobEnds(): void {
+  const parent = process.ppid;
+  const job = ancestorsInProcessGroup(process.pid);
+  const watch = setInterval(() => {
+    if (process.ppid === parent && job.every(stillRuns)) return;
+    clearInterval(watch);
+    if (stopping) return;
+    console.error('[start] the process that ran this launcher is gone; stopping everything');
+    void stopEverything(1);
+  }, 1_000);
+  watch.unref();
+}
+
 function stopOnSignals(): void {
+  // Once the terminal is closed (SIGHUP) every write to it fails: the stop must still run in order.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
       if (stopping) return; // npm and tsx forward the terminal's Ctrl-C as well, so it comes more than once
@@ -266,6 +362,7 @@ function stopEverything(exitCode: number): Promise<void> {
     await Promise.all(started.apps.map((app) => app.stop()));
     await started.temporal?.stop();
     await started.postgres?.stop();
+    forgetProcess(PIDS_DIR, LAUNCHER_RECORD, process.pid);
     say(exitCode === 0 ? 'stopped' : 'stopped after a failure');
     process.exit(exitCode);
   })();
