@@ -56,6 +56,10 @@ async function main(): Promise<void> {
     if (!Number.isInteger(port) || port <= 0 || port > 65535 || port === config.port) {
       throw new Error(`METRICS_PORT="${metricsPort}" must be a TCP port other than PORT`);
     }
+    metricsListener.once('error', (err) => {
+      logger.error({ err }, `METRICS_PORT=${port} cannot be listened on; choose a free port`);
+      process.exit(1);
+    });
     metricsListener.listen(port, process.env.HOST || '0.0.0.0', () => logger.info({ url: `http://localhost:${port}/metrics` }, 'metrics listening'));
   }
 

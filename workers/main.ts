@@ -30,6 +30,10 @@ async function main(): Promise<void> {
       state: () => worker?.getState() ?? state,
       metrics: async () => ({ contentType: workerRegistry.contentType, body: await workerRegistry.metrics() }),
     });
+    health.once('error', (err) => {
+      logger.error({ err }, `WORKER_HEALTH_PORT=${healthPort} cannot be listened on; choose a free port`);
+      process.exit(1);
+    });
     health.listen(healthPort, process.env.HOST || '0.0.0.0');
     health.unref();
   }
