@@ -11,7 +11,8 @@ import { seededReportsDesk, type ReportsDesk } from './reports-desk';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(__dirname, '..', '.artifacts');
-const NOW = Date.parse('2026-11-30T12:00:00Z');
+// Seeded up to this hour: the page asks for the last 30 days and what is at risk now, by the real clock.
+const NOW = Math.floor(Date.now() / 3_600_000) * 3_600_000;
 const RANGE = { from: '2026-11-01', to: '2026-12-01', timeZone: 'UTC' };
 
 let desk: ReportsDesk;

@@ -229,7 +229,7 @@ describe('timers survive the processes', () => {
       Math.max(0, due - Date.now()) + 15_000,
     );
     expect(escalated.body.escalations[0]).toMatchObject({ sla: 'acknowledge', level: 1 });
-    const at = escalated.body.escalations[0].at as number;
+    const at = Date.parse(escalated.body.escalations[0].at); // ISO in answers
     expect(at).toBeGreaterThanOrEqual(due); // not before its time
     expect(at).toBeGreaterThan(restartedAt); // by the restarted worker, nothing was lost with the old one
     // The timer fired as soon as it could, not on a later retry or timeout.
