@@ -133,7 +133,8 @@ describe('paging and the 5-minute acknowledgement', () => {
       const paged = await eventually(() => state(h), (s) => s.pages.length === 2);
       expect(paged.pages[1]).toMatchObject({ level: 2, repeat: 1, notified: ['oncall-secondary'] });
       expect(paged.pages[1]!.at - paged.createdAt).toBeGreaterThanOrEqual(5 * M);
-      expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(5 * M + S);
+      // Taken when the timer fired: past 5:00 only by the time a busy machine takes to run the task.
+      expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(5 * M + 5 * S);
       expect(paged.level).toBe(2);
       expect(paged.breached).toBe(true);
       expect(await effectsDone(h, 'page:', 2)).toEqual(['page:1:1:oncall-primary', 'page:2:1:oncall-secondary']);
@@ -575,7 +576,8 @@ describe('a system that stays down (retried, then given up on)', () => {
       const paged = await eventually(() => state(h), (s) => s.pages.length === 2);
       expect(paged.pages[1]).toMatchObject({ level: 2, repeat: 1, notified: ['oncall-secondary'], reason: 'paging chain' });
       expect(paged.pages[1]!.at - paged.createdAt).toBeGreaterThanOrEqual(5 * M);
-      expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(5 * M + S);
+      // Taken when the timer fired: past 5:00 only by the time a busy machine takes to run the task.
+      expect(paged.pages[1]!.at - paged.createdAt).toBeLessThan(5 * M + 5 * S);
       expect(await effects(h, 'page:')).toEqual(['page:1:1:oncall-primary', 'page:2:1:oncall-secondary']);
     });
   });
