@@ -63,7 +63,9 @@ test('ready when Temporal, PostgreSQL and the schema are; not when a migration i
   }
 
   // Nothing listens there: Temporal unreachable (an unknown namespace is covered against the dev server, test/temporal-tls.e2e.test.ts).
-  const unreachable = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '500ms' });
+  // No retry interceptor: a retry still pending when the connection is closed would throw in a timer
+  // after this file is done (grpc's "Channel has been shut down"), failing whichever file runs next.
+  const unreachable = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '500ms', interceptors: [] });
   const elsewhere = await api(unreachable);
   expect(await get(`${elsewhere}/readyz`)).toMatchObject({ status: 503, body: { checks: { temporal: 'failing', postgres: 'ok' } } });
   await unreachable.close();
