@@ -2,6 +2,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { deskDataConverter, encryptionKeysFromEnv } from '../config/encryption';
 import { loadConfig } from '../config/env';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { tracingFromEnv } from '../config/tracing';
 import { checkTemporalNamespace, connectionOptions, describeTemporalConnection } from '../config/temporal-connection';
 import { logger } from '../config/logger';
 import { ensureBootstrapKey } from '../db/api-keys';
@@ -25,7 +27,14 @@ async function main(): Promise<void> {
   const connection = await Connection.connect(connectionOptions(config.temporal));
   const { warning } = await checkTemporalNamespace(connection, config.temporal);
   if (warning) logger.warn(warning);
-  const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter: deskDataConverter(encryptionKeys) });
+  // A span for each call to Temporal, over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (config/tracing.ts).
+  const tracing = tracingFromEnv('support-desk-api');
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: deskDataConverter(encryptionKeys),
+    ...(tracing.enabled ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
   const { app, metrics } = buildApp({
     client,
     pool,
@@ -67,7 +76,7 @@ async function main(): Promise<void> {
     metricsListener?.close();
     logger.info('API stopping');
     server.close(() => {
-      void Promise.allSettled([connection.close(), pool.end()]).then(() => process.exit(0));
+      void Promise.allSettled([tracing.shutdown(), connection.close(), pool.end()]).then(() => process.exit(0));
     });
   };
   process.once('SIGINT', stop);

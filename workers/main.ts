@@ -5,6 +5,7 @@ import { describeIntegrations, integrationsFromEnv } from '../activities/drivers
 import { IntegrationNotifier } from '../activities/notifier';
 import { describeEncryptionKeys, encryptionKeysFromEnv } from '../config/encryption';
 import { ConfigError, loadConfig } from '../config/env';
+import { tracingFromEnv } from '../config/tracing';
 import { checkTemporalNamespace, connectionOptions, describeTemporalConnection } from '../config/temporal-connection';
 import { logger } from '../config/logger';
 import { migrate } from '../db/migrations';
@@ -21,6 +22,8 @@ import { loadWorkflowBundle } from './workflow-bundle';
 async function main(): Promise<void> {
   const config = loadConfig();
   installRuntime();
+  // Activity spans over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (config/tracing.ts).
+  const tracing = tracingFromEnv('support-desk-worker');
   let worker: Worker | undefined;
   let state: State = 'INITIALIZED';
   const healthPort = optionalPort('WORKER_HEALTH_PORT');
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
       taskQueue: config.taskQueue,
       temporal: describeTemporalConnection(config.temporal),
       workflowBundle: workflows.sha256,
+      tracing: tracing.enabled ? 'OTLP' : 'off',
       ...(healthPort !== undefined ? { health: `http://0.0.0.0:${healthPort}/readyz` } : {}),
       ...describeEncryptionKeys(encryptionKeys),
       ...tuning,
@@ -96,6 +100,7 @@ async function main(): Promise<void> {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
   } finally {
     state = 'STOPPED';
+    await tracing.shutdown().catch(() => undefined);
     await connection.close();
     await pool.end();
   }

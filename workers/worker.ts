@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { createActivities } from '../activities';
 import type { Integrations } from '../activities/integrations';
 import type { Notifier } from '../activities/notifier';
+import { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { deskDataConverter, type EncryptionKeys } from '../config/encryption';
 import type { WorkerTuning } from '../config/worker-tuning';
 
@@ -49,6 +50,10 @@ export function createDeskWorker(opts: DeskWorkerOptions): Promise<Worker> {
           shutdownGraceTime: `${opts.tuning.shutdownGraceSeconds}s`,
         }
       : {}),
+    // A span per activity (config/tracing.ts); a no-op while no tracer is registered.
+    interceptors: {
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
+    },
     activities: createActivities({
       pool: opts.pool,
       notifier: opts.notifier,
