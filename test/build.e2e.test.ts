@@ -9,13 +9,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
 import { bundleHash } from '../workers/workflow-bundle';
-import { bearer, TEST_ADMIN_KEY } from './credentials';
-import { freePort } from './desk-processes';
-import { TEST_ENCRYPTION_KEYS, testDataConverter } from './encryption';
-import { eventually } from './eventually';
+import { testDataConverter } from './encryption';
 import { createTestDatabase, type TestDatabase } from './postgres';
+import { carryTicketThrough, spawnDesk, type SpawnedDesk } from './spawned-desk';
 import { devServerEnvironment } from './temporal';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -24,7 +21,7 @@ const HISTORIES = path.join(ROOT, 'test', 'histories');
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
-const processes: RunningService[] = [];
+const desks: SpawnedDesk[] = [];
 
 beforeAll(async () => {
   const [environment, database] = await Promise.all([
@@ -36,7 +33,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
+  await Promise.all(desks.map((d) => d.stop()));
   await env?.teardown();
   await db?.drop();
 });
@@ -75,44 +72,13 @@ test('the committed histories replay against the built workflow bundle', async (
 }, 120_000);
 
 test('node dist/workers/main.js and node dist/api/main.js carry a ticket end to end on the pre-built bundle', async () => {
-  const apiPort = await freePort();
-  const processEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: `built-${process.pid}`,
-    DATABASE_URL: db.url,
-    PORT: String(apiPort),
-    SUPPORT_DESK_POLICY: 'demo',
-    SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-    SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
-    LOG_LEVEL: 'info',
-    NODE_OPTIONS: '',
-  };
-  const worker = spawnService({ name: 'worker', command: process.execPath, args: ['dist/workers/main.js'], cwd: ROOT, env: processEnv, quiet: true });
-  const api = spawnService({ name: 'api', command: process.execPath, args: ['dist/api/main.js'], cwd: ROOT, env: processEnv, quiet: true });
-  processes.push(worker, api);
-  await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { timeoutMs: 90_000, service: api });
-
-  const call = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${apiPort}${route}`, {
-      method,
-      headers: { ...bearer(TEST_ADMIN_KEY), 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: await res.json() };
-  };
-  const created = await call('POST', '/tickets', { subject: 'Laptop will not boot', requester: { email: 'kim@example.com' } });
-  expect(created.status).toBe(201);
-  const id = created.body.id as string;
-  expect(await call('POST', `/tickets/${id}/acknowledge`, {})).toMatchObject({ status: 200, body: { status: 'acknowledged' } });
-  expect(await call('POST', `/tickets/${id}/resolve`, { resolution: 'Replaced the disk' })).toMatchObject({ status: 200 });
-  const listed = await eventually(() => call('GET', '/tickets?status=resolved'), (r) => r.body.tickets?.some((t: { id: string }) => t.id === id), 60_000);
-  expect(listed.body.tickets.map((t: { id: string }) => t.id)).toContain(id);
+  const desk = await spawnDesk({ code: 'built', env: { TEMPORAL_ADDRESS: env.address, DATABASE_URL: db.url, LOG_LEVEL: 'info' } });
+  desks.push(desk);
+  await carryTicketThrough(desk, 'Laptop will not boot');
 
   // The worker ran the bundle from dist (no webpack at start) and said which, by its hash.
   const expected = bundleHash(readFileSync(path.join(DIST, 'workflow-bundle.js'), 'utf8'));
-  const bundleLine = worker
+  const bundleLine = desk.workers[0]!
     .recentOutput()
     .split('\n')
     .filter((line) => line.startsWith('{')) // the SDK's own lines are not JSON

@@ -5,23 +5,20 @@
 // WORKER_SDK_METRICS_PORT. Values are the walkthrough's, not merely present.
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEMO_POLICY } from '../domain/policy';
-import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
-import { bearer, TEST_ADMIN_KEY } from './credentials';
 import { freePort } from './desk-processes';
-import { TEST_ENCRYPTION_KEYS } from './encryption';
 import { eventually } from './eventually';
 import { FakeSlack } from './fakes/slack';
 import { createTestDatabase, type TestDatabase } from './postgres';
+import { spawnDesk, type SpawnedDesk } from './spawned-desk';
 import { devServerEnvironment } from './temporal';
 
-const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
 const ESCALATION_CHANNEL = DEMO_POLICY.escalationChains.standard![0]!.notify[0]!;
 
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 let slack: FakeSlack;
 let ports: { api: number; apiMetrics: number; worker: number; sdk: number };
-const processes: RunningService[] = [];
+let desk: SpawnedDesk | undefined;
 
 beforeAll(async () => {
   let free: number[];
@@ -29,32 +26,24 @@ beforeAll(async () => {
   ports = { api: free[0]!, apiMetrics: free[1]!, worker: free[2]!, sdk: free[3]! };
   // The escalation channel does not exist: every escalation post fails, which the worker counts.
   slack.missingChannels.add(ESCALATION_CHANNEL);
-  const processEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_TASK_QUEUE: `metrics-${process.pid}`,
-    DATABASE_URL: db.url,
-    PORT: String(ports.api),
-    METRICS_PORT: String(ports.apiMetrics),
-    WORKER_HEALTH_PORT: String(ports.worker),
-    WORKER_SDK_METRICS_PORT: String(ports.sdk),
-    HOST: '127.0.0.1',
-    SUPPORT_DESK_POLICY: 'demo',
-    SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-    SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_API_URL: slack.apiUrl,
-    LOG_LEVEL: 'warn',
-  };
-  const api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });
-  const worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
-  processes.push(api, worker);
-  await waitForHttp(`http://127.0.0.1:${ports.api}/readyz`, { timeoutMs: 120_000, service: api });
+  desk = await spawnDesk({
+    env: {
+      TEMPORAL_ADDRESS: env.address,
+      DATABASE_URL: db.url,
+      PORT: String(ports.api),
+      METRICS_PORT: String(ports.apiMetrics),
+      WORKER_HEALTH_PORT: String(ports.worker),
+      WORKER_SDK_METRICS_PORT: String(ports.sdk),
+      HOST: '127.0.0.1',
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_API_URL: slack.apiUrl,
+    },
+  });
   await eventually(() => fetch(`http://127.0.0.1:${ports.worker}/readyz`).then((r) => r.status, () => 0), (s) => s === 200, 120_000);
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
+  await desk?.stop();
   await env?.teardown();
   await slack?.stop();
   await db?.drop();
@@ -76,14 +65,7 @@ async function scrape(port: number): Promise<(name: string, labels?: Record<stri
     samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-async function call(method: string, route: string, body?: unknown) {
-  const res = await fetch(`http://127.0.0.1:${ports.api}${route}`, {
-    method,
-    headers: { ...bearer(TEST_ADMIN_KEY), 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const call = (method: string, route: string, body?: unknown) => desk!.call(method, route, body);
 
 test('after the walkthrough the API, the worker and the SDK expose the documented series with its values', async () => {
   const a = await call('POST', '/tickets', { subject: 'Printer on fire', tier: 2, requester: { email: 'pat@example.com' } });

@@ -9,17 +9,13 @@ import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SLACK_MESSAGES_PER_CHANNEL } from '../activities/drivers/pacing';
 import { DEMO_POLICY } from '../domain/policy';
-import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
 import { buildWorkflowBundle } from '../workers/workflow-bundle';
-import { bearer, TEST_ADMIN_KEY } from './credentials';
-import { freePort } from './desk-processes';
-import { TEST_ENCRYPTION_KEYS } from './encryption';
 import { eventually } from './eventually';
 import { FakeSlack } from './fakes/slack';
 import { createTestDatabase, type TestDatabase } from './postgres';
+import { spawnDesk, type SpawnedDesk } from './spawned-desk';
 import { devServerEnvironment } from './temporal';
 
-const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
 const WORKERS = 3;
 const TICKETS = 8;
 const CHANNEL = DEMO_POLICY.escalationChains.standard![0]!.notify[0]!; // '#support-escalations'
@@ -29,45 +25,34 @@ let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 let slack: FakeSlack;
 let dir: string;
-let apiPort: number;
-const processes: RunningService[] = [];
+let desk: SpawnedDesk | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'desk-scale-'));
   let bundleCode: string;
-  [env, db, slack, bundleCode, apiPort] = await Promise.all([
+  [env, db, slack, bundleCode] = await Promise.all([
     devServerEnvironment(),
     createTestDatabase(),
     new FakeSlack().start(),
     buildWorkflowBundle().then((b) => b.code),
-    freePort(),
   ]);
   // One bundle for the three workers, as a built image has (WORKFLOW_BUNDLE): none bundles at start.
   writeFileSync(path.join(dir, 'workflow-bundle.js'), bundleCode);
-  const processEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_NAMESPACE: 'default',
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATABASE_URL: db.url,
-    PORT: String(apiPort),
-    SUPPORT_DESK_POLICY: 'demo',
-    SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-    SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
-    SLACK_BOT_TOKEN: slack.token,
-    SLACK_API_URL: slack.apiUrl,
-    WORKFLOW_BUNDLE: path.join(dir, 'workflow-bundle.js'),
-    LOG_LEVEL: 'warn',
-  };
-  processes.push(spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true }));
-  for (let i = 0; i < WORKERS; i++) {
-    processes.push(spawnService({ name: `worker-${i}`, command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true }));
-  }
-  await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { timeoutMs: 120_000, service: processes[0] });
+  desk = await spawnDesk({
+    workers: WORKERS,
+    env: {
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      DATABASE_URL: db.url,
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_API_URL: slack.apiUrl,
+      WORKFLOW_BUNDLE: path.join(dir, 'workflow-bundle.js'),
+    },
+  });
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
+  await desk?.stop();
   await env?.teardown();
   await slack?.stop();
   await db?.drop();
@@ -89,13 +74,9 @@ test(`${WORKERS} workers keep one channel's pace together and post each escalati
 
   const ids: string[] = [];
   for (let i = 0; i < TICKETS; i++) {
-    const res = await fetch(`http://127.0.0.1:${apiPort}/tickets`, {
-      method: 'POST',
-      headers: { ...bearer(TEST_ADMIN_KEY), 'content-type': 'application/json' },
-      body: JSON.stringify({ subject: `Outage report ${i}`, requester: { email: `user${i}@example.com` } }),
-    });
+    const res = await desk!.call('POST', '/tickets', { subject: `Outage report ${i}`, requester: { email: `user${i}@example.com` } });
     expect(res.status).toBe(201);
-    ids.push(((await res.json()) as { id: string }).id);
+    ids.push(res.body.id as string);
   }
   // Nobody acknowledges: each ticket breaches after 20 s and escalates to the channel, all at once.
   const escalations = () => slack.arrivals.filter((a) => a.channel === CHANNEL);

@@ -17,16 +17,13 @@ import {
   temporalConnectionFromEnv,
 } from '../config/temporal-connection';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
-import { ensureSearchAttributes, spawnService, startTemporalDevServer, waitForHttp, type RunningService, type TemporalDevServer } from '../scripts/dev-services';
+import { ensureSearchAttributes, startTemporalDevServer, type TemporalDevServer } from '../scripts/dev-services';
 import { temporalBinaries } from '../scripts/tools';
-import { bearer, TEST_ADMIN_KEY } from './credentials';
 import { freePort } from './desk-processes';
-import { TEST_ENCRYPTION_KEYS } from './encryption';
-import { eventually } from './eventually';
 import { createTestDatabase, type TestDatabase } from './postgres';
+import { carryTicketThrough, spawnDesk, type SpawnedDesk } from './spawned-desk';
 
 const SERVER_NAME = 'temporal.desk.test';
-const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
 
 let dir: string;
 let server: TemporalDevServer;
@@ -34,7 +31,7 @@ let terminator: net.Server;
 let tlsPort: number;
 let authorizedHandshakes = 0;
 let db: TestDatabase;
-const processes: RunningService[] = [];
+const desks: SpawnedDesk[] = [];
 
 function openssl(...args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
@@ -97,7 +94,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
+  await Promise.all(desks.map((d) => d.stop()));
   await new Promise((resolve) => terminator?.close(resolve));
   await server?.stop();
   await db?.drop();
@@ -150,40 +147,8 @@ test('a namespace that does not exist, and one without the desk search attribute
 test('the worker and the API connect over mTLS and carry a ticket from intake to resolution', async () => {
   const { temporal } = await temporalBinaries();
   await ensureSearchAttributes(temporal, server.address, 'default', SEARCH_ATTRIBUTES);
-  const apiPort = await freePort();
-  const env = {
-    ...process.env,
-    ...tlsEnv(),
-    TEMPORAL_TASK_QUEUE: `tls-${process.pid}`,
-    DATABASE_URL: db.url,
-    PORT: String(apiPort),
-    SUPPORT_DESK_POLICY: 'demo',
-    SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-    SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
-    LOG_LEVEL: 'warn',
-  };
-  const api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env, quiet: true });
-  const worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env, quiet: true });
-  processes.push(api, worker);
-  await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { timeoutMs: 90_000, service: api });
-
-  const call = async (method: string, route: string, body?: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${apiPort}${route}`, {
-      method,
-      headers: { ...bearer(TEST_ADMIN_KEY), 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: await res.json() };
-  };
-  const created = await call('POST', '/tickets', { subject: 'VPN drops every hour', requester: { email: 'pat@example.com' } });
-  expect(created.status).toBe(201);
-  const id = created.body.id as string;
-  // An update is answered by the worker (sent once: an action is not repeated), so it went through
-  // the worker's TLS connection too; the call waits for it however slow the worker is to start.
-  const acknowledged = await call('POST', `/tickets/${id}/acknowledge`, {});
-  expect(acknowledged).toMatchObject({ status: 200, body: { status: 'acknowledged' } });
-  const resolved = await call('POST', `/tickets/${id}/resolve`, { resolution: 'Rotated the VPN certificate' });
-  expect(resolved.status).toBe(200);
-  const listed = await eventually(() => call('GET', '/tickets?status=resolved'), (r) => r.body.tickets?.some((t: { id: string }) => t.id === id), 60_000);
-  expect(listed.body.tickets.map((t: { id: string }) => t.id)).toContain(id);
+  const desk = await spawnDesk({ env: { ...tlsEnv(), DATABASE_URL: db.url } });
+  desks.push(desk);
+  // The acknowledgement and the resolution are answered by the worker: they went through its TLS connection too.
+  await carryTicketThrough(desk, 'VPN drops every hour');
 }, 180_000);

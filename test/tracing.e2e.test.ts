@@ -5,15 +5,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { spawnService, waitForHttp, type RunningService } from '../scripts/dev-services';
-import { bearer, TEST_ADMIN_KEY } from './credentials';
-import { freePort } from './desk-processes';
-import { TEST_ENCRYPTION_KEYS } from './encryption';
 import { eventually } from './eventually';
 import { createTestDatabase, type TestDatabase } from './postgres';
+import { spawnDesk, type SpawnedDesk } from './spawned-desk';
 import { devServerEnvironment } from './temporal';
 
-const tsx = require.resolve('.bin/tsx', { paths: [process.cwd() + '/node_modules'] });
 
 interface Span {
   service: string;
@@ -25,9 +21,8 @@ interface Span {
 let env: TestWorkflowEnvironment;
 let db: TestDatabase;
 let collector: Server;
-let apiPort: number;
+let desk: SpawnedDesk | undefined;
 const spans: Span[] = [];
-const processes: RunningService[] = [];
 
 /** OTLP/HTTP JSON: resourceSpans → scopeSpans → spans, attributes as {key, value: {stringValue}}. */
 function collect(body: any): void {
@@ -51,38 +46,26 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-  [env, db, apiPort] = await Promise.all([devServerEnvironment(), createTestDatabase(), freePort()]);
-  const processEnv = {
-    ...process.env,
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_TASK_QUEUE: `tracing-${process.pid}`,
-    DATABASE_URL: db.url,
-    PORT: String(apiPort),
-    SUPPORT_DESK_POLICY: 'demo',
-    SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
-    SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
-    LOG_LEVEL: 'warn',
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
-    OTEL_BSP_SCHEDULE_DELAY: '200',
-  };
-  const api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });
-  const worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
-  processes.push(api, worker);
-  await waitForHttp(`http://127.0.0.1:${apiPort}/readyz`, { timeoutMs: 120_000, service: api });
+  [env, db] = await Promise.all([devServerEnvironment(), createTestDatabase()]);
+  desk = await spawnDesk({
+    env: {
+      TEMPORAL_ADDRESS: env.address,
+      DATABASE_URL: db.url,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+    },
+  });
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.stop()));
+  await desk?.stop();
   await new Promise((resolve) => collector?.close(resolve));
   await env?.teardown();
   await db?.drop();
 });
 
 test("the API's calls to Temporal and the worker's activities reach the OTLP endpoint, naming the ticket's workflow", async () => {
-  const call = async (path: string, body: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${apiPort}${path}`, { method: 'POST', headers: { ...bearer(TEST_ADMIN_KEY), 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: await res.json() };
-  };
+  const call = (path: string, body: unknown) => desk!.call('POST', path, body);
   const created = await call('/tickets', { subject: 'Printer on fire', requester: { email: 'pat@example.com' } });
   expect(created.status).toBe(201);
   expect((await call(`/tickets/${created.body.id}/acknowledge`, {})).status).toBe(200);
