@@ -17,6 +17,7 @@ import { errorHandler, undecodablePath } from './errors';
 import { jsonAnswerReplacer } from './json';
 import { addressLimit, credentialLimit, DEFAULT_RATE_LIMITS, failedCredentialLimit, type RateLimits } from './rate-limit';
 import { dashboardRoutes } from './dashboard';
+import { docsRoutes } from './docs';
 import { apiMetrics, type ApiMetrics } from './metrics';
 import { incidentRoutes } from './incident';
 import { policyRoutes } from './policy';
@@ -150,6 +151,8 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
         audit: '/audit',
         reports: '/reports',
         dashboard: '/dashboard',
+        openapi: '/openapi.json',
+        docs: '/docs',
         health: '/healthz',
         ready: '/readyz',
         temporalUi: deps.temporalUiUrl,
@@ -167,6 +170,8 @@ export function buildApp(deps: ApiDeps): { app: express.Express; routes: RouteTa
   });
   app.use(open.router);
   app.use('/dashboard', dashboardRoutes(routes));
+  // The contract (every route declared in `routes`) and Swagger UI over it.
+  app.use(docsRoutes(routes));
 
   // Everything below needs a credential.
   app.use(authenticate(deps.auth));

@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { idProblem } from '../domain/text-rules';
-import { parseQuery } from './input';
+import { optionalText, parseQuery } from './input';
 import { pageQuery } from './workflow-routes';
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -68,14 +68,16 @@ export function auditTrail(pool: Pool, logger: Pick<Logger, 'error'>): RequestHa
   };
 }
 
-function auditQuerySchema() {
+/** The filters GET /audit takes (the OpenAPI document shows them too). */
+export function auditQuerySchema() {
   const time = z.iso.datetime({ offset: true }).transform((v) => new Date(v));
   return z.strictObject({
-    principal: z.string().max(200).optional(),
-    route: z.string().max(200).optional(),
-    target: z.string().max(200).optional(),
+    // Under the text rules like every query string: a NUL would reach PostgreSQL, which refuses it (a 500).
+    principal: optionalText('name'),
+    route: optionalText('id'),
+    target: optionalText('id'),
     outcome: z.enum(['ok', 'unauthenticated', 'forbidden', 'rate-limited', 'refused', 'failed']).optional(),
-    requestId: z.string().max(100).optional(),
+    requestId: optionalText('id'),
     from: time.optional(),
     to: time.optional(),
     ...pageQuery(),

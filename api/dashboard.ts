@@ -9,10 +9,11 @@ const HERE = path.join(__dirname, 'dashboard');
 /** Chart.js's browser build; the package exports only its modules, so it is found beside them. */
 const CHART_JS = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 
-/** Only its own scripts and styles; data only from this origin. */
+/** Only its own scripts and styles; data only from this origin (the docs page, api/docs.ts, too). */
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-function file(location: string, type: string): RequestHandler {
+/** A file of this API's own pages, read once, answered under the CSP. */
+export function pageFile(location: string, type: string): RequestHandler {
   const body = readFileSync(location);
   return (_req, res) => {
     res.setHeader('Content-Security-Policy', CSP);
@@ -24,9 +25,9 @@ function file(location: string, type: string): RequestHandler {
 
 export function dashboardRoutes(table: RouteTable) {
   const { router, get } = declaredRoutes(table, '/dashboard');
-  get('/', 'public', file(path.join(HERE, 'index.html'), 'html'));
-  get('/dashboard.js', 'public', file(path.join(HERE, 'dashboard.js'), 'js'));
-  get('/dashboard.css', 'public', file(path.join(HERE, 'dashboard.css'), 'css'));
-  get('/chart.js', 'public', file(CHART_JS, 'js'));
+  get('/', 'public', pageFile(path.join(HERE, 'index.html'), 'html'));
+  get('/dashboard.js', 'public', pageFile(path.join(HERE, 'dashboard.js'), 'js'));
+  get('/dashboard.css', 'public', pageFile(path.join(HERE, 'dashboard.css'), 'css'));
+  get('/chart.js', 'public', pageFile(CHART_JS, 'js'));
   return router;
 }

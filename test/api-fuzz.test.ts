@@ -132,6 +132,7 @@ const ITEM_KINDS: Record<string, () => ItemInputs> = {
 const NO_INPUT = [
   'GET /', 'GET /healthz', 'GET /readyz', 'GET /me', 'GET /audit', 'GET /reports',
   'GET /dashboard', 'GET /dashboard/dashboard.js', 'GET /dashboard/dashboard.css', 'GET /dashboard/chart.js',
+  'GET /openapi.json', 'GET /docs', 'GET /docs/docs.js', 'GET /docs/swagger-ui-bundle.js', 'GET /docs/swagger-ui.css',
 ];
 
 // ---- requests and what they must be answered with ------------------------------------------------
@@ -688,7 +689,9 @@ describe('regressions', () => {
   });
 
   test('GET /audit with a bad filter is a 400 naming it', async () => {
-    for (const [query, field] of [['from=yesterday', 'from'], ['outcome=maybe', 'outcome'], ['limit=0', 'limit'], ['who=me', 'who']]) {
+    // A NUL in a filter reached PostgreSQL, which refused it: a 500 (schemathesis found it).
+    const nul: Array<[string, string]> = [['requestId=%00', 'requestId'], ['principal=a%00b', 'principal'], ['route=%00', 'route'], ['target=t%00', 'target']];
+    for (const [query, field] of [['from=yesterday', 'from'], ['outcome=maybe', 'outcome'], ['limit=0', 'limit'], ['who=me', 'who'], ...nul]) {
       const res = await send({ name: '', method: 'GET', path: `/audit?${query}`, check: () => null });
       expect([query, res.status]).toEqual([query, 400]);
       expect(res.body.details.map((d: { field: string }) => d.field)).toEqual([field]);

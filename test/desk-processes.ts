@@ -14,6 +14,8 @@ export interface DeskProcessesOptions {
   taskQueue: string;
   /** Called once the desk answers, with its server and database, for the file's own helpers. */
   use: (desk: { env: TestWorkflowEnvironment; db: TestDatabase }) => void;
+  /** More environment for the worker and the API (rate limits, webhook secrets). */
+  env?: Record<string, string>;
 }
 
 export interface HttpOptions {
@@ -24,6 +26,8 @@ export interface HttpOptions {
 }
 
 export interface DeskProcesses {
+  /** Where the API listens, e.g. http://127.0.0.1:41234 (once beforeAll ran). */
+  url(): string;
   /**
    * A request to the API; a string body is sent as it is (to test what is not JSON). As the bootstrap
    * admin unless `as` names who acts (a supervisor's key by that name, or `role`'s); a string is the
@@ -61,6 +65,7 @@ export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
   let credentials: TestCredentials;
 
   const desk: DeskProcesses = {
+    url: () => `http://127.0.0.1:${port}`,
     async http(method, path, body, options = {}) {
       const { contentType = 'application/json', as, role } = typeof options === 'string' ? { contentType: options } : options;
       const who = as ? await credentials.headers(as, role ?? 'supervisor') : bearer(TEST_ADMIN_KEY);
@@ -84,6 +89,7 @@ export function deskProcesses(options: DeskProcessesOptions): DeskProcesses {
         SUPPORT_DESK_ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
         SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
         LOG_LEVEL: 'warn',
+        ...options.env,
       };
       worker = spawnService({ name: 'worker', command: tsx, args: ['workers/main.ts'], env: processEnv, quiet: true });
       api = spawnService({ name: 'api', command: tsx, args: ['api/main.ts'], env: processEnv, quiet: true });

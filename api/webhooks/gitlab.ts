@@ -24,7 +24,8 @@ export function gitlabIssueEventSchema() {
     // A project's path (`group/subgroup/project`) is as long as a link's path can be.
     project: z.object({ path_with_namespace: text('url') }),
     object_attributes: z.object({
-      iid: z.number().int().positive(),
+      // GitLab's iids are int4, and so is work_items.tracker_iid: a larger one failed the lookup (a 500) on every redelivery.
+      iid: z.number().int().positive().max(2_147_483_647),
       title: text('title', { allowEmpty: true }).optional(),
       url: optionalText('url'),
       action: optionalText('name'),

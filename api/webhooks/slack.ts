@@ -48,7 +48,7 @@ export function slackEventSchema() {
 type SlackEvent = z.output<ReturnType<typeof slackEventSchema>>['event'];
 
 /** The `url_verification` Slack sends once when the Request URL is set. */
-function urlVerificationSchema() {
+export function urlVerificationSchema() {
   return z.object({ type: z.literal('url_verification'), challenge: text('id') });
 }
 

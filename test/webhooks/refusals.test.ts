@@ -217,3 +217,19 @@ test("GitLab: object_attributes.iid a string is refused with 400, recorded, does
   const received = await eventually(() => incident.query(receivedQuery), (r) => r.length > 0);
   expect(received).toEqual([{ name: 'followUpClosed', args: { by: 'robin', source: 'gitlab' } }]);
 });
+
+test('GitLab: a label change on an iid past int4 (what GitLab and the desk store) is refused with 400 and recorded, not a 500 on every redelivery', async () => {
+  const idempotencyKey = `idem-iid-${unique()}`;
+  const body = JSON.stringify({
+    object_kind: 'issue',
+    project: { path_with_namespace: 'support/feature-requests' },
+    object_attributes: { iid: 9_007_199_254_740_990, action: 'update' },
+    changes: { labels: { previous: [], current: [{ title: 'Workflow::Design' }] } },
+  });
+  const headers = { ...gitlabHeaders(SECRETS.GITLAB_WEBHOOK_TOKEN), 'x-gitlab-event': 'Issue Hook', 'idempotency-key': idempotencyKey };
+  for (const attempt of [1, 2]) {
+    const res = await deliver('/webhooks/gitlab', body, headers);
+    expect({ attempt, status: res.status, fields: fieldsOf(res.body) }).toEqual({ attempt, status: 400, fields: ['object_attributes.iid'] });
+  }
+  expect(await recorded('gitlab', idempotencyKey)).toEqual([{ outcome: 'refused', refusal: expect.stringContaining('object_attributes.iid') }]);
+});
