@@ -82,7 +82,8 @@ async function act<T>(pool: Pool, key: string, system: string, token: string, ef
   try {
     result = await effect();
   } catch (err) {
-    integrationFailures.inc({ system });
+    // A turn the pace hands to Temporal (activities/drivers/pacing.ts) is a wait, not a failed call.
+    if (!(err instanceof ApplicationFailure && err.type === 'IntegrationPaced')) integrationFailures.inc({ system });
     // Releasing lets the retry act again. A refused call had no effect; a call that timed out may or
     // may not have landed, and sending again (at least once) is the lesser evil than never sending.
     // Should the release itself fail, the claim is taken over after takeoverAfterMs.

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import express from 'express';
 import { isTimeField, jsonAnswerReplacer } from './json';
 
-const key = fc.oneof(fc.constantFrom('at', 'until', 'createdAt', 'dueAt', 'metAt', 'breachedAt'), fc.string());
+const key = fc.oneof(fc.constantFrom('at', 'since', 'until', 'createdAt', 'dueAt', 'metAt', 'breachedAt'), fc.string());
 const json = fc.letrec((tie) => ({
   value: fc.oneof({ maxDepth: 3 }, fc.integer({ min: 0, max: 8.64e15 }), fc.string(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 4 }),

@@ -115,13 +115,14 @@ function deskStateGauges(pool: Pool, registry: Registry): void {
     },
   });
   new Gauge({
-    name: 'desk_sla_breaches',
-    help: 'Targets missed since the event log began, by kind of work and target (a counter kept in PostgreSQL: use increase())',
+    name: 'desk_sla_breaches_24h',
+    help: 'Targets missed in the last 24 hours, by kind of work and target (from the event log)',
     labelNames: ['kind', 'target'],
     registers: [registry],
     async collect() {
       const { rows } = await pool.query<{ kind: string; target: string | null; n: number }>(
-        `SELECT kind, target, count(*)::int AS n FROM desk_events WHERE type = 'breached' GROUP BY kind, target`,
+        `SELECT kind, target, count(*)::int AS n FROM desk_events
+          WHERE type = 'breached' AND at > now() - interval '24 hours' GROUP BY kind, target`,
       );
       this.reset();
       for (const r of rows) this.set({ kind: r.kind, target: r.target ?? 'unknown' }, r.n);

@@ -9,7 +9,7 @@
 // so pauses, business hours and re-tiers are counted as the ticket counts them. Tickets not chosen
 // keep theirs. Each ticket records the change on its timeline; the audit trail records the apply.
 import { randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { PolicyError, parsePolicy } from '../config/policy-schema';
@@ -19,10 +19,11 @@ import { policyPreviewQuery, TICKET_DONE_STATUSES, type PolicyPreview } from '..
 import { rolloutProgressQuery } from '../domain/policy-rollout';
 import { declaredRoutes, type RouteTable } from './access';
 import { HttpError } from './errors';
+import { TEXT_RULES, textProblem } from '../domain/text-rules';
 import { idText, itemIdFrom, parseBody, text } from './input';
 import { idempotencyKeyOf } from './workflow-routes';
 
-/** Tickets one rollout may carry (its input stays far below Temporal's 2 MB payload limit). */
+/** Tickets one rollout may carry (with the candidate's 32 KiB, its input stays far below Temporal's 2 MB payload limit). */
 export const MOST_TICKETS_PER_ROLLOUT = 5_000;
 /** Tickets asked at once while previewing. */
 const PREVIEW_CONCURRENCY = 8;
@@ -39,6 +40,13 @@ export interface PolicyDeps {
  */
 function candidatePolicy() {
   return z.unknown().transform((raw, ctx): Policy => {
+    // Its words reach the audit trail and every chosen ticket's timeline, and each signal carries the
+    // ticket's slice of it: a policy's size and every key and string in it are checked before its meaning.
+    const problem = candidateTextProblem(raw);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
     try {
       return parsePolicy(raw, 'the candidate policy');
     } catch (err) {
@@ -47,6 +55,39 @@ function candidatePolicy() {
       return z.NEVER;
     }
   });
+}
+
+/** A policy is a few kilobytes; this bounds what a rollout's signals carry (PAGE of them in one task). */
+export const LARGEST_CANDIDATE_BYTES = 32 * 1024;
+
+/** What is wrong with the candidate's size or its text (a key or a string), or null. */
+function candidateTextProblem(raw: unknown): string | null {
+  if (raw === undefined) return null;
+  const bytes = Buffer.byteLength(JSON.stringify(raw) ?? '');
+  if (bytes > LARGEST_CANDIDATE_BYTES) return `is ${bytes} bytes as JSON; a policy may be at most ${LARGEST_CANDIDATE_BYTES}`;
+  const walk = (value: unknown, where: string): string | null => {
+    if (typeof value === 'string') {
+      const wrong = textProblem(value, TEXT_RULES.name);
+      return wrong ? `${where || '(the policy)'} ${wrong}` : null;
+    }
+    if (Array.isArray(value)) {
+      for (const [i, v] of value.entries()) {
+        const wrong = walk(v, `${where}[${i}]`);
+        if (wrong) return wrong;
+      }
+      return null;
+    }
+    if (value && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        const wrongKey = textProblem(key, TEXT_RULES.name);
+        if (wrongKey) return `a key of ${where || 'the policy'} ${wrongKey}`;
+        const wrong = walk(v, where ? `${where}.${key}` : key);
+        if (wrong) return wrong;
+      }
+    }
+    return null;
+  };
+  return walk(raw, '');
 }
 
 export function previewSchema() {
@@ -119,6 +160,8 @@ export function policyRoutes(deps: PolicyDeps, table: RouteTable) {
       await client.workflow.start('policyRolloutWorkflow', {
         taskQueue,
         workflowId,
+        // A key names one rollout for good: sent again after it finished, it is still the same one.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         args: [{ rolloutId, policy: candidate, tickets: rows.map((r) => ({ workflowId: r.workflow_id, channel: r.channel })), by: req.principal!.name, reason: body.reason }],
       });
     } catch (err) {
@@ -126,11 +169,11 @@ export function policyRoutes(deps: PolicyDeps, table: RouteTable) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       started = false;
     }
-    res.locals.audit = { target: workflowId, action: `policy ${candidate.name} to ${rows.length} tickets` };
-    res
-      .status(started ? 202 : 200)
-      .location(`/policy/rollouts/${rolloutId}`)
-      .json({ rolloutId, workflowId, policy: candidate.name, tickets: rows.length, started, links: { self: `/policy/rollouts/${rolloutId}` } });
+    res.locals.audit = { target: workflowId, action: started ? `policy ${candidate.name} to ${rows.length} tickets` : 'policy apply repeated' };
+    const links = { self: `/policy/rollouts/${rolloutId}` };
+    // Repeated: the rollout under way (or done) is the answer, whatever this body says; its link tells how it stands.
+    if (!started) return void res.status(200).location(links.self).json({ rolloutId, workflowId, started, links });
+    res.status(202).location(links.self).json({ rolloutId, workflowId, policy: candidate.name, tickets: rows.length, started, links });
   });
 
   get('/rollouts/:id', 'supervise', async (req, res) => {

@@ -49,6 +49,20 @@ test.each([
   expect(() => temporalConnectionFromEnv(env)).toThrow(message);
 });
 
+test('a key that is neither PEM nor a readable path is refused without repeating it', () => {
+  const mangled = Buffer.from(KEY).toString('base64');
+  const refused = (() => {
+    try {
+      temporalConnectionFromEnv({ TEMPORAL_TLS_CERT: CERT, TEMPORAL_TLS_KEY: mangled });
+    } catch (error) {
+      return error as Error;
+    }
+  })();
+  expect(refused).toBeInstanceOf(ConfigError);
+  expect(refused!.message).toMatch(/^TEMPORAL_TLS_KEY: cannot read the file it names \((ENOENT|ENAMETOOLONG)\)/);
+  expect(refused!.message).not.toContain(mangled.slice(0, 12));
+});
+
 test('what is logged about a connection never holds the API key or the client key', () => {
   fc.assert(
     fc.property(fc.string({ minLength: 8 }).filter((s) => s.trim().length >= 8 && !/[\s"\\]/.test(s)), (secret) => {

@@ -106,7 +106,9 @@ function pem(env: NodeJS.ProcessEnv, name: string, label: 'CERTIFICATE' | 'PRIVA
       text = readFileSync(raw, 'utf8');
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError(`${name}: cannot read the file "${raw}" (${reason}); give the PEM text or a readable path`);
+      // A key's variable may hold the key itself, mangled (base64, quoted): never repeat its value.
+      const which = label === 'PRIVATE KEY' ? 'the file it names' : `the file "${raw}"`;
+      throw new ConfigError(`${name}: cannot read ${which} (${reason}); give the PEM text or a readable path`);
     }
   }
   // "PRIVATE KEY" also matches "RSA PRIVATE KEY" and "EC PRIVATE KEY".

@@ -100,7 +100,7 @@ test('after the walkthrough the API, the worker and the SDK expose the documente
   expect(api('desk_open_tickets', { status: 'acknowledged', tier: '2' })).toBe(1);
   expect(api('desk_open_tickets', { status: 'open', tier: '1' })).toBe(2);
   expect(api('desk_open_breached_tickets', { tier: '1' })).toBe(2);
-  expect(api('desk_sla_breaches', { kind: 'ticket', target: 'acknowledgement' })).toBe(2);
+  expect(api('desk_sla_breaches_24h', { kind: 'ticket', target: 'acknowledgement' })).toBe(2);
 
   // The SDK's own endpoint: its pollers and task slots, from the Core runtime.
   const sdk = await scrape(ports.sdk);

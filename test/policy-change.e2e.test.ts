@@ -117,6 +117,13 @@ test('preview names the open tickets whose deadlines move; apply moves only the 
   const notOpen = await call('POST', '/policy/apply', { policy: faster, tickets: [a.body.id, 'no-such-ticket'], reason: 'x' });
   expect(notOpen).toMatchObject({ status: 400, body: { error: expect.stringContaining('no-such-ticket') } });
   expect((await call('POST', '/policy/apply', { tickets: [a.body.id], reason: 'x' })).status).toBe(400);
+  // Its words reach the audit trail and the timelines: text rules for every key and string, and a size.
+  const nul = await call('POST', '/policy/apply', { policy: { ...faster, name: 'fast\u0000er' }, tickets: [a.body.id], reason: 'x' });
+  expect(nul).toMatchObject({ status: 400, body: { details: [{ field: 'policy', message: expect.stringContaining('name must not contain the NUL') }] } });
+  const calendar = { timeZone: 'UTC', weeklyHours: { mon: [{ start: '09:00', end: '17:00' }] } };
+  const calendars = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`calendar-${i}`, calendar]));
+  const huge = await call('POST', '/policy/preview', { policy: { ...faster, calendars } });
+  expect(huge).toMatchObject({ status: 400, body: { error: expect.stringContaining('a policy may be at most 32768') } });
 
   const applied = await call('POST', '/policy/apply', { policy: faster, tickets: [a.body.id], reason: 'the new contract' }, { ...bearer(TEST_ADMIN_KEY), 'idempotency-key': 'rollout-1' });
   expect(applied).toMatchObject({ status: 202, body: { policy: 'faster', tickets: 1, started: true } });
@@ -124,6 +131,9 @@ test('preview names the open tickets whose deadlines move; apply moves only the 
   expect(again).toMatchObject({ status: 200, body: { rolloutId: applied.body.rolloutId, started: false } });
   const progress = await eventually(() => call('GET', `/policy/rollouts/${applied.body.rolloutId}`), (r) => r.body.remaining === 0, 30_000);
   expect(progress.body).toMatchObject({ total: 1, signalled: 1, skippedCount: 0 });
+  // Finished, the key still names that rollout: a late retry starts nothing.
+  const late = await call('POST', '/policy/apply', { policy: DEMO_POLICY, tickets: [b.body.id], reason: 'late retry' }, { ...bearer(TEST_ADMIN_KEY), 'idempotency-key': 'rollout-1' });
+  expect(late).toMatchObject({ status: 200, body: { rolloutId: applied.body.rolloutId, started: false } });
 
   // A runs under the new slice, said on its timeline; B and C keep theirs.
   const changed = await eventually(() => view(a.body.id), (v) => v.timeline.some((e) => e.event === 'policy changed'));

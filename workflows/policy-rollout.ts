@@ -7,8 +7,11 @@ import { resolveTicketPolicy } from '../domain/policy';
 import { rolloutProgressQuery, type PolicyRolloutInput, type PolicyRolloutProgress } from '../domain/policy-rollout';
 import { changePolicySignal } from '../domain/ticket';
 
-/** Signals sent at once; a page's events stay well inside one workflow task. */
-const PAGE = 50;
+/**
+ * Signals sent at once: each carries the ticket's slice of a policy of at most 32 KiB (api/policy.ts),
+ * so a page's commands stay well under the 4 MB a workflow task may answer with.
+ */
+const PAGE = 20;
 /** Signals per run before continuing as new (each is two events). */
 const PER_RUN = 1_000;
 

@@ -67,6 +67,8 @@ import { allowIf, invalid, optionalText, refuse, requireBoolean, requireMessage,
 
 /** Runs started before this model (no marker in their history) finish on the code they began with. */
 export const TICKET_STATE_MODEL = 'ticket-state-model';
+/** Marks the first policy change a ticket took (changePolicySignal). */
+export const TICKET_POLICY_CHANGE = 'ticket-policy-change';
 
 const DEFAULT_FEEDBACK_PROJECT = 'support/feedback';
 
@@ -255,6 +257,9 @@ export async function ticketWorkflow(input: TicketWorkflowInput): Promise<unknow
   setHandler(changePolicySignal, (i) => {
     if (!i || typeof i.by !== 'string' || typeof i.reason !== 'string' || !isTicketPolicy(i.policy)) return;
     if (t.status === 'closed' || samePolicy(policy, i.policy)) return;
+    // A worker of the code before this handler kept the signal unhandled: replaying that history here
+    // must not act on it now (no marker there), or the commands would differ. Such a ticket keeps its policy.
+    if (!patched(TICKET_POLICY_CHANGE)) return;
     const now = Date.now();
     recordEntry(t, now, 'policy changed', i.by, `${describePolicyChange(policy, i.policy, t.tier)} (${i.reason}; rollout ${i.rolloutId})`);
     policy = i.policy;
