@@ -33,6 +33,7 @@ import {
 } from '../../domain/security-report';
 import {
   acknowledgeUpdate,
+  changePolicySignal,
   changeTierUpdate,
   closeUpdate,
   escalateUpdate,
@@ -40,6 +41,7 @@ import {
   reopenUpdate,
   requesterRepliedSignal,
   resolveUpdate,
+  ticketStateQuery,
   ticketWorkflowId,
   waitOnRequesterUpdate,
   type TicketIntake,
@@ -130,6 +132,40 @@ async function recordTicket(env: TestWorkflowEnvironment): Promise<History> {
   await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Reinstalled.') }] });
   // Signals last: the test server stops skipping time after one.
   await h.signal(requesterRepliedSignal, { message: messageRef('Thanks, works now'), source: 'zendesk' });
+  await h.executeUpdate(closeUpdate, { args: [{ by: 'alice' }] });
+  return finished(h, 'closed');
+}
+
+/**
+ * A policy rollout's signal 3 h in (the warning sent): the new slice's 2 h acknowledgement is breached
+ * at once and escalates; then acknowledged, resolved, closed (updates: no time to skip after a signal).
+ */
+async function recordTicketPolicyChange(env: TestWorkflowEnvironment): Promise<History> {
+  const ticket: TicketIntake = {
+    id: 'recorded-2',
+    externalId: 'zd-2',
+    channel: 'helpdesk',
+    tier: 1,
+    priority: 'normal',
+    subject: 'Printer queue stuck',
+    description: '',
+    requester: { name: 'Kim' },
+    private: false,
+  };
+  const h = await env.client.workflow.start<typeof ticketWorkflow>('ticketWorkflow', {
+    taskQueue,
+    workflowId: ticketWorkflowId(ticket.id),
+    args: [{ ticket, policy: resolveTicketPolicy(DEFAULT_POLICY, 'helpdesk') }],
+  });
+  await env.sleep(3 * H + 1_000);
+  const faster = resolveTicketPolicy(
+    { ...DEFAULT_POLICY, name: 'faster', channels: { ...DEFAULT_POLICY.channels, default: { ...DEFAULT_POLICY.channels.default, acknowledge: { withinMs: 2 * H, clock: 'calendar' } } } },
+    'helpdesk',
+  );
+  await h.signal(changePolicySignal, { policy: faster, by: 'admin', reason: 'the new contract', rolloutId: 'recorded-rollout' });
+  await until(() => h.query(ticketStateQuery), (v) => v.escalations.length >= 1);
+  await h.executeUpdate(acknowledgeUpdate, { args: [{ by: 'alice' }] });
+  await h.executeUpdate(resolveUpdate, { args: [{ by: 'alice', resolution: messageRef('Cleared the queue.') }] });
   await h.executeUpdate(closeUpdate, { args: [{ by: 'alice' }] });
   return finished(h, 'closed');
 }
@@ -328,6 +364,7 @@ async function finished(h: WorkflowHandle, end: string): Promise<History> {
 
 const RECORDINGS: Array<{ kind: string; story: string; record: Recorder }> = [
   { kind: 'ticket', story: 'escalated-reopened-closed', record: recordTicket },
+  { kind: 'ticket', story: 'policy-changed-breached-closed', record: recordTicketPolicyChange },
   { kind: 'incident', story: 'paged-crisis-resolved-followed-up', record: recordIncident },
   { kind: 'security-report', story: 'escalated-answered-published', record: recordSecurityReport },
   { kind: 'feature-request', story: 'triaged-milestone-held-validated', record: recordFeatureRequest },
@@ -357,9 +394,10 @@ async function recordOne(bundle: WorkflowBundle, db: TestDatabase, record: Recor
 
 /** Records the kinds named on the command line, or all of them. */
 async function main(kinds: string[]): Promise<void> {
-  const unknown = kinds.filter((k) => !RECORDINGS.some((r) => r.kind === k));
+  const unknown = kinds.filter((k) => !RECORDINGS.some((r) => r.kind === k || `${r.kind}:${r.story}` === k));
   if (unknown.length > 0) throw new Error(`unknown kind ${unknown.join(', ')}; kinds: ${RECORDINGS.map((r) => r.kind).join(', ')}`);
-  const chosen = RECORDINGS.filter((r) => kinds.length === 0 || kinds.includes(r.kind));
+  // A kind records each of its stories; `kind:story` only that one (the others' files stay as committed).
+  const chosen = RECORDINGS.filter((r) => kinds.length === 0 || kinds.includes(r.kind) || kinds.includes(`${r.kind}:${r.story}`));
   const [bundle, db] = await Promise.all([bundleWorkflows(), createTestDatabase()]);
   try {
     for (const { kind, story, record } of chosen) {
