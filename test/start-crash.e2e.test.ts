@@ -111,20 +111,46 @@ beforeAll(async () => {
   chmodSync(dir, 0o755);
   chmodSync(dataDir, 0o755);
   pidsDir = path.join(dataDir, 'pids');
-  const [apiPort, temporalPort, temporalUiPort, postgresPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  apiUrl = `http://127.0.0.1:${apiPort}`;
   const { TEMPORAL_ADDRESS: _temporal, DATABASE_URL: _database, SUPPORT_DESK_ENCRYPTION_KEYS: _keys, ...inherited } = process.env;
   env = {
     ...inherited,
     SUPPORT_DESK_DATA_DIR: dataDir,
+    SUPPORT_DESK_POLICY: 'demo',
+    SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
+  };
+  await choosePorts();
+});
+
+/** Free ports for the API, Temporal (gRPC, UI) and PostgreSQL; the data folder stays the same. */
+async function choosePorts(): Promise<void> {
+  const [apiPort, temporalPort, temporalUiPort, postgresPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  apiUrl = `http://127.0.0.1:${apiPort}`;
+  Object.assign(env, {
     PORT: String(apiPort),
     SUPPORT_DESK_TEMPORAL_PORT: String(temporalPort),
     SUPPORT_DESK_TEMPORAL_UI_PORT: String(temporalUiPort),
     SUPPORT_DESK_PG_PORT: String(postgresPort),
-    SUPPORT_DESK_POLICY: 'demo',
-    SUPPORT_DESK_ADMIN_KEY: TEST_ADMIN_KEY,
-  };
-});
+  });
+}
+
+/**
+ * Starts and waits until ready. A port of this file's, free when chosen, may be taken meanwhile by a
+ * server of a test running beside it (the dev server picks ports of its own at random): that start
+ * fails saying so, and is made again on other ports, at most twice.
+ */
+async function launchReady(start: () => Launcher): Promise<Launcher> {
+  for (let attempt = 1; ; attempt++) {
+    const desk = start();
+    try {
+      await waitUntilReady(desk);
+      return desk;
+    } catch (error) {
+      if (attempt === 3 || !/address already in use|is already in use/.test(desk.output())) throw error;
+      await desk.exited;
+      await choosePorts();
+    }
+  }
+}
 
 afterAll(async () => {
   const kill = (target: number) => {
@@ -171,8 +197,7 @@ test('a port another program holds is named, and that program is left alone', as
 }, 60_000);
 
 test('kill -9 of the launcher: Temporal, PostgreSQL, the worker and the API exit within seconds', async () => {
-  launcher = startLauncher();
-  await waitUntilReady(launcher);
+  launcher = await launchReady(() => startLauncher());
   const filed = await api('POST', '/tickets', { subject: 'Nobody answers after the crash' });
   expect(filed.status).toBe(201);
   ticketId = filed.body.id;
@@ -196,8 +221,7 @@ test('the next start comes up, leaves a process that reuses a recorded pid alone
   strangers.push(stranger);
   writeFileSync(path.join(pidsDir, 'temporal.pid'), JSON.stringify({ ...record('temporal'), pid: stranger.pid }));
 
-  launcher = startLauncher();
-  await waitUntilReady(launcher);
+  launcher = await launchReady(() => startLauncher());
   expect(launcher.output()).toContain(`names pid ${stranger.pid}, which now runs something else: leaving it alone`);
   expect(stranger.exitCode).toBeNull();
   expect(stranger.signalCode).toBeNull();
@@ -232,8 +256,7 @@ test('a start stops what an earlier start left running (a suspended Temporal tha
   await waitUntil(() => others.every((p) => !isRunning(p)), EXIT_TIMEOUT_MS, () => `still running:\n${survivors(others)}`);
   expect(isRunning(temporal)).toBe(true);
 
-  launcher = startLauncher();
-  await waitUntilReady(launcher);
+  launcher = await launchReady(() => startLauncher());
   expect(launcher.output()).toContain(`stopping the temporal an earlier start left running (pid ${temporal.pid})`);
   expect(isRunning(temporal)).toBe(false);
   expect(record('temporal').pid).not.toBe(temporal.pid);
@@ -248,8 +271,7 @@ test('kill -9 of tsx alone: the launcher it ran notices, stops everything and re
 }, 60_000);
 
 test('kill -9 of `npm start` itself: the sh, tsx and launcher below it stop everything', async () => {
-  const npm = startLauncher({}, 'npm');
-  await waitUntilReady(npm);
+  const npm = await launchReady(() => startLauncher({}, 'npm'));
   const started = processTree(npm.pid);
   expect(started.map((p) => p.pid)).toContain(record('launcher').pid);
   process.kill(npm.pid, 'SIGKILL');
@@ -261,14 +283,17 @@ test('kill -9 of `npm start` itself: the sh, tsx and launcher below it stop ever
 test('closing its terminal stops everything in order, and in a terminal the worker and the API log readable lines', async () => {
   // `script` (util-linux) gives the launcher a terminal of its own; killing script closes it (SIGHUP).
   const transcript = path.join(dir, 'terminal.log');
-  const terminal = spawn('script', ['-qfec', `${TSX} scripts/start.ts`, transcript], { cwd: ROOT, env, detached: true, stdio: 'ignore' });
-  const desk: Launcher = {
-    pid: terminal.pid!,
-    exited: new Promise((resolve) => terminal.once('close', (code) => resolve(code))),
-    output: () => (existsSync(transcript) ? readFileSync(transcript, 'utf8') : ''),
-  };
-  launchers.push(desk);
-  await waitUntilReady(desk);
+  const desk = await launchReady(() => {
+    rmSync(transcript, { force: true });
+    const terminal = spawn('script', ['-qfec', `${TSX} scripts/start.ts`, transcript], { cwd: ROOT, env, detached: true, stdio: 'ignore' });
+    const started: Launcher = {
+      pid: terminal.pid!,
+      exited: new Promise((resolve) => terminal.once('close', (code) => resolve(code))),
+      output: () => (existsSync(transcript) ? readFileSync(transcript, 'utf8') : ''),
+    };
+    launchers.push(started);
+    return started;
+  });
   await waitUntil(() => /^\[api\] \[\d\d:\d\d:\d\d\.\d{3}\] .*API listening/m.test(desk.output()), EXIT_TIMEOUT_MS, desk.output);
   expect(desk.output()).not.toMatch(/^\[(api|worker)\] \{"level"/m);
 
