@@ -1,7 +1,7 @@
 // API entry point: connects to Temporal and PostgreSQL, migrates, and serves HTTP on PORT.
 import { Client, Connection } from '@temporalio/client';
 import { deskDataConverter, encryptionKeysFromEnv } from '../config/encryption';
-import { loadConfig } from '../config/env';
+import { loadConfig, portFromEnv } from '../config/env';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import { tracingFromEnv } from '../config/tracing';
 import { checkTemporalNamespace, connectionOptions, describeTemporalConnection } from '../config/temporal-connection';
@@ -58,18 +58,15 @@ async function main(): Promise<void> {
   });
 
   // Prometheus scrapes METRICS_PORT, which is never the public port (README, "Metrics").
-  const metricsPort = process.env.METRICS_PORT?.trim();
-  const metricsListener = metricsPort ? metricsServer(metrics.registry) : undefined;
+  const metricsPort = portFromEnv('METRICS_PORT');
+  if (metricsPort === config.port) throw new Error(`METRICS_PORT=${metricsPort} must be another port than PORT`);
+  const metricsListener = metricsPort === undefined ? undefined : metricsServer(metrics.registry);
   if (metricsListener) {
-    const port = Number(metricsPort);
-    if (!Number.isInteger(port) || port <= 0 || port > 65535 || port === config.port) {
-      throw new Error(`METRICS_PORT="${metricsPort}" must be a TCP port other than PORT`);
-    }
     metricsListener.once('error', (err) => {
-      logger.error({ err }, `METRICS_PORT=${port} cannot be listened on; choose a free port`);
+      logger.error({ err }, `METRICS_PORT=${metricsPort} cannot be listened on; choose a free port`);
       process.exit(1);
     });
-    metricsListener.listen(port, process.env.HOST || '0.0.0.0', () => logger.info({ url: `http://localhost:${port}/metrics` }, 'metrics listening'));
+    metricsListener.listen(metricsPort, process.env.HOST || '0.0.0.0', () => logger.info({ url: `http://localhost:${metricsPort}/metrics` }, 'metrics listening'));
   }
 
   const stop = () => {

@@ -126,12 +126,13 @@ export function policyRoutes(deps: PolicyDeps, table: RouteTable) {
     );
     const page = rows.slice(0, body.limit);
     const previews = await mapConcurrently(page, PREVIEW_CONCURRENCY, (row) => previewOne(client, row, candidate));
-    const moved = previews.filter((p): p is PolicyPreview => 'acknowledge' in p && deadlinesMove(p));
+    const answered = previews.filter((p): p is PolicyPreview => 'acknowledge' in p);
+    const moved = answered.filter(deadlinesMove);
     res.json({
       policy: candidate.name,
       checked: page.length,
       moved,
-      unchanged: previews.filter((p) => 'acknowledge' in p && !deadlinesMove(p)).length,
+      unchanged: answered.length - moved.length,
       // Tickets that cannot say (started before policy changes existed, or closing just now): unchanged by an apply too.
       notPreviewable: previews.filter((p): p is { id: string; reason: string } => 'reason' in p),
       nextOffset: rows.length > body.limit ? body.offset + body.limit : null,

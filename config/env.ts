@@ -22,10 +22,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeskConfig {
   if (!databaseUrl) {
     throw new ConfigError('DATABASE_URL is not set: point it at PostgreSQL (npm start sets it for you)');
   }
-  const port = Number(env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new ConfigError(`PORT="${env.PORT}" is not a TCP port number`);
-  }
+  const port = portFromEnv('PORT', env) ?? 3000;
   return {
     temporal: temporalConnectionFromEnv(env),
     taskQueue: env.TEMPORAL_TASK_QUEUE ?? TASK_QUEUE_DEFAULT,
@@ -33,4 +30,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DeskConfig {
     port,
     policy: loadPolicy(env.SUPPORT_DESK_POLICY ?? 'default'),
   };
+}
+
+/** The TCP port a variable names, undefined when it is unset or empty, a ConfigError when it is no port. */
+export function portFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port <= 0 || port > 65535) throw new ConfigError(`${name}="${raw}" is not a TCP port number (1-65535)`);
+  return port;
 }

@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeEncryptionKeys, ENCRYPTION_KEYS_VARIABLE, parseEncryptionKeys } from '../config/encryption';
+import { portFromEnv } from '../config/env';
 import { PRETTY_LOGS_VARIABLE, redactUrl } from '../config/logger';
 import { describeTemporalConnection, temporalConnectionFromEnv } from '../config/temporal-connection';
 import { workerNodeOptions, workerTuningFromEnv } from '../config/worker-tuning';
@@ -84,10 +85,10 @@ async function main(): Promise<void> {
   stopOnSignals();
   stopWhenTheJobEnds();
   const ports: Ports = {
-    api: portFromEnv('PORT', 3000),
-    temporal: portFromEnv('SUPPORT_DESK_TEMPORAL_PORT', 7233),
-    temporalUi: portFromEnv('SUPPORT_DESK_TEMPORAL_UI_PORT', 8233),
-    postgres: portFromEnv('SUPPORT_DESK_PG_PORT', 54329),
+    api: portFromEnv('PORT') ?? 3000,
+    temporal: portFromEnv('SUPPORT_DESK_TEMPORAL_PORT') ?? 7233,
+    temporalUi: portFromEnv('SUPPORT_DESK_TEMPORAL_UI_PORT') ?? 8233,
+    postgres: portFromEnv('SUPPORT_DESK_PG_PORT') ?? 54329,
   };
   const apiPort = ports.api;
   const workerTuning = workerTuningFromEnv();
@@ -370,16 +371,6 @@ function stopEverything(exitCode: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function portFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new Error(`${name}="${raw}" is not a TCP port number (1-65535)`);
-  }
-  return port;
-}
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

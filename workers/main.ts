@@ -1,10 +1,10 @@
 // Worker entry point: connects to Temporal and PostgreSQL, migrates, and runs until SIGINT/SIGTERM.
 import { getHeapStatistics } from 'node:v8';
-import { NativeConnection, Runtime, type State, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { describeIntegrations, integrationsFromEnv } from '../activities/drivers';
 import { IntegrationNotifier } from '../activities/notifier';
 import { describeEncryptionKeys, encryptionKeysFromEnv } from '../config/encryption';
-import { ConfigError, loadConfig } from '../config/env';
+import { loadConfig, portFromEnv } from '../config/env';
 import { tracingFromEnv } from '../config/tracing';
 import { checkTemporalNamespace, connectionOptions, describeTemporalConnection } from '../config/temporal-connection';
 import { logger } from '../config/logger';
@@ -25,12 +25,11 @@ async function main(): Promise<void> {
   // Activity spans over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (config/tracing.ts).
   const tracing = tracingFromEnv('support-desk-worker');
   let worker: Worker | undefined;
-  let state: State = 'INITIALIZED';
-  const healthPort = optionalPort('WORKER_HEALTH_PORT');
+  const healthPort = portFromEnv('WORKER_HEALTH_PORT');
   if (healthPort !== undefined) {
     collectDefaultMetrics({ register: workerRegistry });
     const health = workerHealthServer({
-      state: () => worker?.getState() ?? state,
+      state: () => worker?.getState() ?? 'INITIALIZED', // migrating, connecting, loading the bundle
       metrics: async () => ({ contentType: workerRegistry.contentType, body: await workerRegistry.metrics() }),
     });
     health.once('error', (err) => {
@@ -99,7 +98,6 @@ async function main(): Promise<void> {
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks are done
   } finally {
-    state = 'STOPPED';
     await tracing.shutdown().catch(() => undefined);
     await connection.close();
     await pool.end();
@@ -107,25 +105,17 @@ async function main(): Promise<void> {
 }
 
 /**
- * The SDK's runtime, before the first connection: its logs at LOG_LEVEL, and its own Prometheus
- * endpoint (task latencies, slots, polls, sticky cache) on WORKER_SDK_METRICS_PORT when set.
+ * The SDK's runtime, before the first connection, with its own Prometheus endpoint (task latencies,
+ * slots, polls, sticky cache) on WORKER_SDK_METRICS_PORT when set; the SDK's defaults otherwise.
  */
 function installRuntime(): void {
-  const sdkMetricsPort = optionalPort('WORKER_SDK_METRICS_PORT');
+  const sdkMetricsPort = portFromEnv('WORKER_SDK_METRICS_PORT');
   if (sdkMetricsPort === undefined) return;
   Runtime.install({
     telemetryOptions: {
       metrics: { prometheus: { bindAddress: `${process.env.HOST || '0.0.0.0'}:${sdkMetricsPort}` } },
     },
   });
-}
-
-function optionalPort(name: string): number | undefined {
-  const raw = process.env[name]?.trim();
-  if (!raw) return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError(`${name}="${raw}" is not a TCP port number (1-65535)`);
-  return port;
 }
 
 main().catch((err) => {
